@@ -1,0 +1,36 @@
+// Operating errors: conditions a caller must expect (not leader, limits hit, disk, peer gone).
+// Each has a stable `code` that clients and the server's APIs can rely on.
+
+import type { NodeId } from "./core/types.js";
+
+export abstract class RaftStoreError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The proposal or read was sent to a node that is not the leader. Nothing was applied. */
+export class NotLeaderError extends RaftStoreError {
+  override readonly code = "NOT_LEADER";
+  constructor(
+    readonly leaderId: NodeId | null,
+    readonly leaderAddress: string | null = null,
+  ) {
+    super(`not leader (leader: ${leaderId ?? "unknown"})`);
+  }
+}
+
+/** The leader refused a proposal it could not take now (a limit, or a transfer in progress). */
+export class ProposalDroppedError extends RaftStoreError {
+  override readonly code = "PROPOSAL_DROPPED";
+  constructor(readonly reason: string) {
+    super(`proposal dropped: ${reason}`);
+  }
+}
+
+/** A configuration value is out of range or inconsistent. */
+export class ConfigError extends RaftStoreError {
+  override readonly code = "BAD_CONFIG";
+}
