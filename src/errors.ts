@@ -34,3 +34,8 @@ export class ProposalDroppedError extends RaftStoreError {
 export class ConfigError extends RaftStoreError {
   override readonly code = "BAD_CONFIG";
 }
+
+/** A leadership transfer could not be started (bad target, or this node is not the leader). */
+export class TransferRejectedError extends RaftStoreError {
+  override readonly code = "TRANSFER_REJECTED";
+}

@@ -1,0 +1,10 @@
+// The pure Raft core: no I/O, no clock, no randomness but the configured Prng.
+export * from "./types.js";
+export * from "./messages.js";
+export * from "./config.js";
+export * from "./log-view.js";
+export { MemoryLog } from "./memory-log.js";
+export { type Prng, Sfc32 } from "./prng.js";
+export { Raft, type PeerStatus, type Proposed, type RaftStatus } from "./raft.js";
+export { Role, roleName, type Ready, type SoftState } from "./ready.js";
+export { ProgressState } from "./progress.js";

@@ -1,0 +1,99 @@
+// An in-memory LogView with the mutations a driver needs: append (replacing a conflicting
+// suffix), set the hard state, compact a prefix. Used by tests, the simulator, and drivers as
+// the cache of the durable log tail.
+
+import { assert } from "../assert.js";
+import type { InitialState, LogView } from "./log-view.js";
+import {
+  type Configuration,
+  type Entry,
+  type HardState,
+  type LogIndex,
+  type Term,
+  emptyHardState,
+  entryBytes,
+} from "./types.js";
+
+export class MemoryLog implements LogView {
+  private hardState: HardState = emptyHardState;
+  /** The last compacted index and its term: entries[0] has index compactedIndex + 1. */
+  private compactedIndex: LogIndex = 0;
+  private compactedTerm: Term = 0;
+  private log: Entry[] = [];
+
+  constructor(private configuration: Configuration) {}
+
+  initialState(): InitialState {
+    return { hardState: this.hardState, configuration: this.configuration };
+  }
+
+  firstIndex(): LogIndex {
+    return this.compactedIndex + 1;
+  }
+
+  lastIndex(): LogIndex {
+    return this.compactedIndex + this.log.length;
+  }
+
+  term(index: LogIndex): Term | null {
+    if (index === this.compactedIndex) return this.compactedTerm;
+    if (index < this.compactedIndex || index > this.lastIndex()) return null;
+    const entry = this.log[index - this.compactedIndex - 1];
+    assert(entry !== undefined, `memory log has no entry at ${index}`);
+    return entry.term;
+  }
+
+  entries(low: LogIndex, high: LogIndex, bytesMax: number): Entry[] {
+    assert(low >= this.firstIndex(), `entries(${low}) < firstIndex ${this.firstIndex()}`);
+    assert(high <= this.lastIndex() + 1, `entries(.., ${high}) > lastIndex+1 ${this.lastIndex() + 1}`);
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (let i = low; i < high; i++) {
+      const entry = this.log[i - this.compactedIndex - 1];
+      assert(entry !== undefined, `memory log has no entry at ${i}`);
+      bytes += entryBytes(entry);
+      if (out.length > 0 && bytes > bytesMax) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  setHardState(hardState: HardState): void {
+    assert(hardState.term >= this.hardState.term, `term went back: ${this.hardState.term} -> ${hardState.term}`);
+    this.hardState = hardState;
+  }
+
+  setConfiguration(configuration: Configuration): void {
+    this.configuration = configuration;
+  }
+
+  /** Appends entries, first dropping any held entries at or after entries[0].index. */
+  append(entries: readonly Entry[]): void {
+    const first = entries[0];
+    if (first === undefined) return;
+    assert(first.index > this.compactedIndex, `append at ${first.index} <= compacted ${this.compactedIndex}`);
+    assert(first.index <= this.lastIndex() + 1, `append at ${first.index} leaves a gap after ${this.lastIndex()}`);
+    this.log.length = first.index - this.compactedIndex - 1;
+    for (const entry of entries) {
+      assert(entry.index === this.lastIndex() + 1, `append: index ${entry.index} is not contiguous`);
+      this.log.push(entry);
+    }
+  }
+
+  /** Drops entries at index >= from (a conflicting suffix). */
+  truncateSuffix(from: LogIndex): Entry[] {
+    assert(from > this.compactedIndex, `truncateSuffix(${from}) <= compacted ${this.compactedIndex}`);
+    return this.log.splice(Math.max(0, from - this.compactedIndex - 1));
+  }
+
+  /** Forgets entries up to and including `index`, remembering the term at that point. */
+  compact(index: LogIndex): void {
+    assert(index <= this.lastIndex(), `compact(${index}) > lastIndex ${this.lastIndex()}`);
+    if (index <= this.compactedIndex) return;
+    const term = this.term(index);
+    assert(term !== null, `compact(${index}): no term`);
+    this.log = this.log.slice(index - this.compactedIndex);
+    this.compactedIndex = index;
+    this.compactedTerm = term;
+  }
+}

@@ -1,0 +1,156 @@
+// The leader's view of each follower: how much of the log it is known to hold (match), what to
+// send next (next), and whether replication is probing for the match point or streaming.
+
+import { assert } from "../assert.js";
+import { Inflights } from "./inflights.js";
+import { VoteResult, jointActive, jointIndex, jointVoteResult } from "./quorum.js";
+import type { Configuration, LogIndex, NodeId } from "./types.js";
+
+export const ProgressState = {
+  /** The leader does not know where the follower's log matches: one Append at a time. */
+  Probe: 0,
+  /** The follower is matching: stream Appends optimistically, up to the inflight limit. */
+  Replicate: 1,
+} as const;
+export type ProgressState = (typeof ProgressState)[keyof typeof ProgressState];
+
+export class Progress {
+  match: LogIndex = 0;
+  next: LogIndex;
+  state: ProgressState = ProgressState.Probe;
+  /** In Probe, an Append is outstanding: wait for its answer (or a heartbeat response). */
+  probeSent = false;
+  /** Heard from since the last CheckQuorum round. */
+  recentActive = false;
+  readonly inflights: Inflights;
+
+  constructor(next: LogIndex, inflightMax: number, inflightBytesMax: number) {
+    assert(next >= 1, `progress next ${next} must be >= 1`);
+    this.next = next;
+    this.inflights = new Inflights(inflightMax, inflightBytesMax);
+  }
+
+  becomeProbe(): void {
+    this.state = ProgressState.Probe;
+    this.next = this.match + 1;
+    this.probeSent = false;
+    this.inflights.reset();
+  }
+
+  becomeReplicate(): void {
+    this.state = ProgressState.Replicate;
+    this.next = this.match + 1;
+    this.inflights.reset();
+  }
+
+  isPaused(): boolean {
+    return this.state === ProgressState.Probe ? this.probeSent : this.inflights.full();
+  }
+
+  /** Records that an Append ending at lastIndex (possibly empty) was sent. */
+  sentAppend(lastIndex: LogIndex, bytes: number, entryCount: number): void {
+    if (this.state === ProgressState.Replicate) {
+      if (entryCount === 0) return;
+      this.next = lastIndex + 1;
+      this.inflights.add(lastIndex, bytes);
+    } else {
+      this.probeSent = true;
+    }
+  }
+
+  /** An acknowledgement up to index: raise match. Returns false if it told us nothing new. */
+  maybeUpdate(index: LogIndex): boolean {
+    if (index <= this.match) {
+      this.next = Math.max(this.next, index + 1);
+      return false;
+    }
+    this.match = index;
+    this.next = Math.max(this.next, index + 1);
+    this.probeSent = false;
+    return true;
+  }
+
+  /**
+   * A rejection of the Append whose prevIndex was `rejected`, with the follower's hint of where
+   * to probe next. Returns false when the rejection is stale (answers an older message).
+   */
+  maybeDecrTo(rejected: LogIndex, probeIndex: LogIndex): boolean {
+    if (this.state === ProgressState.Replicate) {
+      if (rejected <= this.match) return false;
+      this.next = this.match + 1;
+      return true;
+    }
+    if (this.next - 1 !== rejected) return false;
+    this.next = Math.max(Math.min(rejected, probeIndex + 1), this.match + 1);
+    this.probeSent = false;
+    return true;
+  }
+}
+
+/** Progress of every member, and the votes of the current election. */
+export class ProgressTracker {
+  readonly progress = new Map<NodeId, Progress>();
+  readonly votes = new Map<NodeId, boolean>();
+
+  constructor(
+    public configuration: Configuration,
+    private readonly inflightMax: number,
+    private readonly inflightBytesMax: number,
+  ) {}
+
+  members(): NodeId[] {
+    const all = new Set([
+      ...this.configuration.voters,
+      ...this.configuration.votersOutgoing,
+      ...this.configuration.learners,
+    ]);
+    return [...all];
+  }
+
+  isVoter(id: NodeId): boolean {
+    return (
+      this.configuration.voters.includes(id) || this.configuration.votersOutgoing.includes(id)
+    );
+  }
+
+  /** Starts fresh progress for every member, expecting to send `next` first. */
+  reset(next: LogIndex): void {
+    this.progress.clear();
+    for (const id of this.members()) {
+      this.progress.set(id, new Progress(next, this.inflightMax, this.inflightBytesMax));
+    }
+  }
+
+  get(id: NodeId): Progress | undefined {
+    return this.progress.get(id);
+  }
+
+  /** The highest index held by a quorum of voters. */
+  committedIndex(): LogIndex {
+    const { voters, votersOutgoing } = this.configuration;
+    const index = jointIndex(voters, votersOutgoing, (id) => this.progress.get(id)?.match);
+    assert(Number.isFinite(index), "committedIndex over an empty configuration");
+    return index;
+  }
+
+  /** True when a quorum of voters were recently heard from (CheckQuorum). */
+  quorumActive(): boolean {
+    const { voters, votersOutgoing } = this.configuration;
+    return jointActive(voters, votersOutgoing, (id) => this.progress.get(id)?.recentActive ?? false);
+  }
+
+  resetVotes(): void {
+    this.votes.clear();
+  }
+
+  /** Records a voter's answer; later answers from the same voter are ignored. */
+  recordVote(id: NodeId, granted: boolean): void {
+    if (!this.isVoter(id) || this.votes.has(id)) return;
+    this.votes.set(id, granted);
+  }
+
+  voteResult(): VoteResult {
+    const { voters, votersOutgoing } = this.configuration;
+    return jointVoteResult(voters, votersOutgoing, this.votes);
+  }
+}

@@ -1,0 +1,427 @@
+// The Raft state machine of one server. Pure and deterministic: it reacts to tick(), step()
+// and propose(), and hands its effects to the driver as Ready batches. It performs no I/O,
+// reads no clock and draws randomness only from the configured Prng.
+
+import { assert } from "../assert.js";
+import { NotLeaderError, ProposalDroppedError, TransferRejectedError } from "../errors.js";
+import { type RaftConfig, type RaftConfigInput, withDefaults } from "./config.js";
+import { CampaignKind, campaign } from "./election.js";
+import { RaftLog } from "./log.js";
+import type { LogView } from "./log-view.js";
+import { type Message, MessageType } from "./messages.js";
+import { type ProgressState, ProgressTracker } from "./progress.js";
+import { type Ready, Role, type SoftState } from "./ready.js";
+import { broadcastAppend, broadcastHeartbeat, sendAppend } from "./replication.js";
+import { stepCandidate, stepFollower, stepLeader } from "./step.js";
+import {
+  type Configuration,
+  type Entry,
+  EntryType,
+  type HardState,
+  type LogIndex,
+  type NodeId,
+  type Term,
+  entryBytes,
+  hardStateEqual,
+} from "./types.js";
+
+export interface Proposed {
+  readonly firstIndex: LogIndex;
+  readonly lastIndex: LogIndex;
+  readonly term: Term;
+}
+
+export interface PeerStatus {
+  readonly id: NodeId;
+  readonly match: LogIndex;
+  readonly next: LogIndex;
+  readonly state: ProgressState;
+  readonly recentActive: boolean;
+  readonly inflight: number;
+}
+
+export interface RaftStatus extends SoftState {
+  readonly id: NodeId;
+  readonly vote: NodeId | null;
+  readonly commitIndex: LogIndex;
+  readonly appliedIndex: LogIndex;
+  readonly lastIndex: LogIndex;
+  readonly configuration: Configuration;
+  /** The leader's view of every member (empty on other roles). */
+  readonly progress: readonly PeerStatus[];
+}
+
+export class Raft {
+  readonly id: NodeId;
+  readonly config: RaftConfig;
+  readonly log: RaftLog;
+  readonly tracker: ProgressTracker;
+  term: Term;
+  vote: NodeId | null;
+  role: Role = Role.Follower;
+  leaderId: NodeId | null = null;
+  /** Ticks since we last heard from a leader (follower) or since the last quorum check (leader). */
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+  /** The voter we are handing leadership to, while a transfer is in progress. */
+  transferTarget: NodeId | null = null;
+  /** Bytes of this leader's entries not yet committed (limits proposals). */
+  uncommittedBytes = 0;
+  private stepRole: (r: Raft, m: Message) => void = stepFollower;
+  private outbox: Message[] = [];
+  private outboxAfterPersist: Message[] = [];
+  private persistedHardState: HardState;
+  private reportedSoftState: SoftState | null = null;
+  private outstanding: Ready | null = null;
+
+  constructor(input: RaftConfigInput, storage: LogView) {
+    this.config = withDefaults(input);
+    this.id = this.config.id;
+    const { hardState, configuration } = storage.initialState();
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.persistedHardState = hardState;
+    this.log = new RaftLog(storage, hardState.commit, this.config.applied);
+    const { inflightMax, inflightBytesMax } = this.config;
+    this.tracker = new ProgressTracker(configuration, inflightMax, inflightBytesMax);
+    this.becomeFollower(this.term, null);
+  }
+
+  // ---- roles ----
+
+  becomeFollower(term: Term, leaderId: NodeId | null): void {
+    this.resetTerm(term);
+    this.leaderId = leaderId;
+    this.role = Role.Follower;
+    this.stepRole = stepFollower;
+  }
+
+  becomePreCandidate(): void {
+    assert(this.role !== Role.Leader, "leader cannot become pre-candidate");
+    // Pre-candidacy changes neither the term nor the vote: that is the point of PreVote.
+    this.tracker.resetVotes();
+    this.leaderId = null;
+    this.role = Role.PreCandidate;
+    this.stepRole = stepCandidate;
+  }
+
+  becomeCandidate(): void {
+    assert(this.role !== Role.Leader, "leader cannot become candidate");
+    this.resetTerm(this.term + 1);
+    this.vote = this.id;
+    this.role = Role.Candidate;
+    this.stepRole = stepCandidate;
+  }
+
+  becomeLeader(): void {
+    assert(this.role === Role.Candidate, `only a candidate becomes leader (role ${this.role})`);
+    assert(this.vote === this.id, `leader of term ${this.term} did not vote for itself`);
+    this.resetTerm(this.term);
+    this.leaderId = this.id;
+    this.role = Role.Leader;
+    this.stepRole = stepLeader;
+    const self = this.tracker.get(this.id);
+    assert(self !== undefined, `leader ${this.id} is not in its configuration`);
+    self.maybeUpdate(this.log.lastDurableIndex());
+    self.becomeReplicate();
+    // An entry of the new term: committing it commits everything before it (figure 8).
+    this.appendEntries([{ term: this.term, index: 0, type: EntryType.Normal, data: new Uint8Array() }]);
+    broadcastAppend(this);
+  }
+
+  private resetTerm(term: Term): void {
+    assert(term >= this.term, `term went back: ${this.term} -> ${term}`);
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.leaderId = null;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    const { electionTicks, prng } = this.config;
+    this.randomizedElectionTimeout = electionTicks + prng.nextInt(electionTicks);
+    this.transferTarget = null;
+    this.uncommittedBytes = 0;
+    this.tracker.resetVotes();
+    this.tracker.reset(this.log.lastIndex() + 1);
+  }
+
+  promotable(): boolean {
+    return this.tracker.isVoter(this.id);
+  }
+
+  voters(): NodeId[] {
+    const { voters, votersOutgoing } = this.tracker.configuration;
+    return [...new Set([...voters, ...votersOutgoing])];
+  }
+
+  // ---- inputs ----
+
+  tick(): void {
+    assert(this.outstanding === null, "tick() while a Ready is outstanding");
+    if (this.role === Role.Leader) this.tickLeader();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      campaign(this, this.config.preVote ? CampaignKind.PreElection : CampaignKind.Election);
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum && !this.checkQuorum()) {
+        this.becomeFollower(this.term, null);
+        return;
+      }
+      // A transfer that has not happened within an election timeout is abandoned.
+      this.transferTarget = null;
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      broadcastHeartbeat(this, 0);
+    }
+  }
+
+  /** True if a quorum was heard from since the last check; starts the next round. */
+  private checkQuorum(): boolean {
+    const self = this.tracker.get(this.id);
+    if (self !== undefined) self.recentActive = true;
+    const active = this.tracker.quorumActive();
+    for (const [id, pr] of this.tracker.progress) pr.recentActive = id === this.id;
+    return active;
+  }
+
+  step(m: Message): void {
+    assert(this.outstanding === null, "step() while a Ready is outstanding");
+    assert(m.to === this.id, `message for ${m.to} delivered to ${this.id}`);
+    if (m.term > this.term) {
+      if (!this.acceptHigherTerm(m)) return;
+    } else if (m.term < this.term) {
+      this.answerStaleTerm(m);
+      return;
+    }
+    this.stepRole(this, m);
+  }
+
+  /** Campaigns now instead of waiting for the election timeout (as on a timeout). */
+  startElection(): void {
+    assert(this.outstanding === null, "startElection() while a Ready is outstanding");
+    if (this.role === Role.Leader) return;
+    campaign(this, this.config.preVote ? CampaignKind.PreElection : CampaignKind.Election);
+  }
+
+  /** A message from a later term. Returns false if it is to be ignored. */
+  private acceptHigherTerm(m: Message): boolean {
+    if (m.type === MessageType.PreVote || m.type === MessageType.Vote) {
+      // Thesis 4.2.3: while we hear from a leader, a vote request is a disruption, not news.
+      if (!m.transfer && this.inLease(m.type === MessageType.PreVote)) return false;
+      if (m.type === MessageType.PreVote) return true; // a pre-vote never changes our term
+    }
+    if (m.type === MessageType.PreVoteResponse && m.granted) return true; // carries term + 1
+    const fromLeader = m.type === MessageType.Append || m.type === MessageType.Heartbeat;
+    this.becomeFollower(m.term, fromLeader ? m.from : null);
+    return true;
+  }
+
+  private inLease(preVote: boolean): boolean {
+    if (this.leaderId === null || this.electionElapsed >= this.config.electionTicks) return false;
+    return preVote || this.config.checkQuorum;
+  }
+
+  private answerStaleTerm(m: Message): void {
+    const { checkQuorum, preVote } = this.config;
+    if ((checkQuorum || preVote) && (m.type === MessageType.Append || m.type === MessageType.Heartbeat)) {
+      // A stale leader, or one cut off while we moved on: tell it our term so that it steps
+      // down (with CheckQuorum we may ignore its vote requests, so it would not learn otherwise).
+      this.send({
+        type: MessageType.AppendResponse,
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        success: false,
+        index: 0,
+        hintIndex: 0,
+        hintTerm: 0,
+      });
+    } else if (m.type === MessageType.PreVote) {
+      this.send({ type: MessageType.PreVoteResponse, from: this.id, to: m.from, term: this.term, granted: false });
+    }
+  }
+
+  /** Appends client commands to the leader's log; returns where they went. */
+  propose(commands: readonly Uint8Array[]): Proposed {
+    assert(this.outstanding === null, "propose() while a Ready is outstanding");
+    assert(commands.length > 0, "propose() needs at least one command");
+    if (this.role !== Role.Leader) throw new NotLeaderError(this.leaderId);
+    if (this.transferTarget !== null) {
+      throw new ProposalDroppedError(`leadership transfer to ${this.transferTarget} in progress`);
+    }
+    const bytes = commands.reduce((sum, c) => sum + c.byteLength + 24, 0);
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.config.uncommittedBytesMax) {
+      throw new ProposalDroppedError(
+        `uncommitted bytes ${this.uncommittedBytes} + ${bytes} > ${this.config.uncommittedBytesMax}`,
+      );
+    }
+    const entries = commands.map((data) => ({ term: this.term, index: 0, type: EntryType.Normal, data }));
+    const lastIndex = this.appendEntries(entries);
+    broadcastAppend(this);
+    return { firstIndex: lastIndex - commands.length + 1, lastIndex, term: this.term };
+  }
+
+  /** Starts handing leadership to `target` (thesis 3.10). */
+  transferLeadership(target: NodeId): void {
+    if (this.role !== Role.Leader) throw new NotLeaderError(this.leaderId);
+    if (!this.tracker.isVoter(target)) {
+      throw new TransferRejectedError(`cannot transfer leadership to ${target}: not a voter`);
+    }
+    if (target === this.id || this.transferTarget === target) return;
+    this.transferTarget = target;
+    this.electionElapsed = 0; // the transfer has one election timeout to complete
+    if (!this.maybeSendTimeoutNow(target)) sendAppend(this, target, true);
+  }
+
+  /** Sends TimeoutNow to the transfer target once it holds our whole log. */
+  maybeSendTimeoutNow(id: NodeId): boolean {
+    if (id !== this.transferTarget || this.tracker.get(id)?.match !== this.log.lastIndex()) return false;
+    this.send({ type: MessageType.TimeoutNow, from: this.id, to: id, term: this.term });
+    return true;
+  }
+
+  // ---- leader log handling ----
+
+  /** Appends entries of the current term at the end of the leader's log (indexes assigned here). */
+  private appendEntries(entries: readonly Entry[]): LogIndex {
+    let index = this.log.lastIndex();
+    const numbered = entries.map((e) => ({ ...e, index: ++index, term: this.term }));
+    assert(numbered.length > 0, "appendEntries() with no entries");
+    for (const e of numbered) this.uncommittedBytes += entryBytes(e);
+    return this.log.append(numbered);
+  }
+
+  /** Advances the commit index to what a quorum holds, for entries of this term only. */
+  maybeCommit(): boolean {
+    const index = this.tracker.committedIndex();
+    if (index <= this.log.commitIndex) return false;
+    // Figure 8: counting replicas only commits an entry of the leader's own term.
+    const ownTerm = this.log.term(index) === this.term;
+    if (!ownTerm && this.config.plantedBugs?.commitPriorTermByCounting !== true) return false;
+    const committed = this.log.entries(this.log.commitIndex + 1, index + 1, Infinity);
+    for (const e of committed) this.uncommittedBytes = Math.max(0, this.uncommittedBytes - entryBytes(e));
+    this.log.commitTo(index);
+    return true;
+  }
+
+  // ---- outputs ----
+
+  /** Queues a message; the outbox depends on whether it may leave before persistence. */
+  send(m: Message): void {
+    if (this.sendsBeforePersist(m)) this.outbox.push(m);
+    else this.outboxAfterPersist.push(m);
+  }
+
+  private sendsBeforePersist(m: Message): boolean {
+    switch (m.type) {
+      case MessageType.Append:
+      case MessageType.Heartbeat:
+      case MessageType.TimeoutNow:
+        // The leader's own term is durable; its log write may proceed in parallel (10.2.1).
+        return true;
+      case MessageType.AppendResponse:
+        return this.config.plantedBugs?.ackBeforePersist === true;
+      default:
+        return false;
+    }
+  }
+
+  status(): RaftStatus {
+    const progress = [...this.tracker.progress].map(([id, pr]) => ({
+      id,
+      match: pr.match,
+      next: pr.next,
+      state: pr.state,
+      recentActive: pr.recentActive,
+      inflight: pr.inflights.count,
+    }));
+    return {
+      id: this.id,
+      ...this.softState(),
+      vote: this.vote,
+      commitIndex: this.log.commitIndex,
+      appliedIndex: this.log.appliedIndex,
+      lastIndex: this.log.lastIndex(),
+      configuration: this.tracker.configuration,
+      progress: this.role === Role.Leader ? progress : [],
+    };
+  }
+
+  softState(): SoftState {
+    return { role: this.role, leaderId: this.leaderId, term: this.term };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.commitIndex };
+  }
+
+  hasReady(): boolean {
+    const soft = this.reportedSoftState;
+    return (
+      this.outbox.length > 0 ||
+      this.outboxAfterPersist.length > 0 ||
+      this.log.unstableEntries().length > 0 ||
+      this.log.hasEntriesToApply() ||
+      !hardStateEqual(this.hardState(), this.persistedHardState) ||
+      soft === null ||
+      soft.role !== this.role ||
+      soft.leaderId !== this.leaderId ||
+      soft.term !== this.term
+    );
+  }
+
+  ready(): Ready {
+    assert(this.outstanding === null, "ready() called twice without advance()");
+    const hardState = this.hardState();
+    const changed = !hardStateEqual(hardState, this.persistedHardState);
+    const entries = [...this.log.unstableEntries()];
+    const voteChanged =
+      hardState.term !== this.persistedHardState.term || hardState.vote !== this.persistedHardState.vote;
+    const ready: Ready = {
+      softState: this.softState(),
+      hardState: changed ? hardState : null,
+      entries,
+      messages: this.outbox,
+      persistedMessages: this.outboxAfterPersist,
+      committed: this.log.hasEntriesToApply() ? this.log.entriesToApply(this.config.applyBytesMax) : [],
+      mustSync: entries.length > 0 || voteChanged,
+    };
+    this.outbox = [];
+    this.outboxAfterPersist = [];
+    this.outstanding = ready;
+    return ready;
+  }
+
+  /** The driver has persisted, sent and applied `ready`. */
+  advance(ready: Ready): void {
+    assert(this.outstanding === ready, "advance() with a Ready that is not the outstanding one");
+    this.outstanding = null;
+    this.reportedSoftState = ready.softState;
+    if (ready.hardState !== null) this.persistedHardState = ready.hardState;
+    const last = ready.entries[ready.entries.length - 1];
+    if (last !== undefined) this.log.stableTo(last.index, last.term);
+    const applied = ready.committed[ready.committed.length - 1];
+    if (applied !== undefined) this.log.appliedTo(applied.index);
+    if (this.role === Role.Leader) {
+      // The leader counts itself toward commit only for what is durable on its own disk.
+      const self = this.tracker.get(this.id);
+      assert(self !== undefined, `leader ${this.id} has no progress of its own`);
+      if (self.maybeUpdate(this.log.lastDurableIndex()) && this.maybeCommit()) broadcastAppend(this);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+// What the core asks its driver to do, one batch at a time. The driver persists `hardState`
+// and `entries` (with an fsync when `mustSync`), may send `messages` at once, sends
+// `persistedMessages` only once the batch is durable, applies `committed` in order, and then
+// calls advance(ready). Only one Ready is outstanding at a time.
+
+import type { Message } from "./messages.js";
+import type { Entry, HardState, NodeId, Term } from "./types.js";
+
+export const Role = { Follower: 0, PreCandidate: 1, Candidate: 2, Leader: 3 } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+const roleNames: Record<Role, string> = {
+  [Role.Follower]: "follower",
+  [Role.PreCandidate]: "precandidate",
+  [Role.Candidate]: "candidate",
+  [Role.Leader]: "leader",
+};
+
+export function roleName(role: Role): string {
+  return roleNames[role];
+}
+
+/** Volatile state a driver reports (events, status); not persisted. */
+export interface SoftState {
+  readonly role: Role;
+  readonly leaderId: NodeId | null;
+  readonly term: Term;
+}
+
+export interface Ready {
+  readonly softState: SoftState;
+  /** The hard state to persist, or null if unchanged since the last Ready. */
+  readonly hardState: HardState | null;
+  /** Entries to append durably; they replace any stored entries at or after entries[0].index. */
+  readonly entries: readonly Entry[];
+  /** Messages that may be sent before this batch is durable (the leader's Appends, 10.2.1). */
+  readonly messages: readonly Message[];
+  /** Messages that must wait until this batch is durable (votes, acknowledgements). */
+  readonly persistedMessages: readonly Message[];
+  /** Committed entries to apply, in order, after the batch is durable. */
+  readonly committed: readonly Entry[];
+  /** Whether the write must be fsynced (entries, term or vote changed). */
+  readonly mustSync: boolean;
+}

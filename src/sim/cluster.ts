@@ -1,0 +1,189 @@
+// A cluster of simulated servers on a simulated network, observed by the safety checker after
+// every turn. Both the randomized simulator and the scripted scenario tests drive it.
+
+import { assert } from "../assert.js";
+import { NotLeaderError, ProposalDroppedError } from "../errors.js";
+import { type Message, MessageType, describeMessage } from "../core/messages.js";
+import { Sfc32 } from "../core/prng.js";
+import { Role, roleName } from "../core/ready.js";
+import { type Configuration, type NodeId, nodeId } from "../core/types.js";
+import { SafetyChecker, Violation } from "./checker.js";
+import { SimNetwork } from "./network.js";
+import { CrashPoint, type RaftOptions, SimNode } from "./sim-node.js";
+
+export interface ClusterOptions {
+  readonly nodes: number;
+  readonly seed: number;
+  readonly raft: RaftOptions;
+  /** Keep a trace of events (costs time; the simulator turns it on to replay a failure). */
+  readonly trace?: boolean;
+  /** Deliver in sending order instead of shuffling messages due at the same tick. */
+  readonly fifo?: boolean;
+}
+
+export class Cluster {
+  readonly prng: Sfc32;
+  readonly network: SimNetwork;
+  readonly checker = new SafetyChecker();
+  readonly nodes = new Map<NodeId, SimNode>();
+  readonly ids: NodeId[];
+  readonly configuration: Configuration;
+  now = 0;
+  crashes = 0;
+  /** Append rejections delivered (a measure of how fast leaders find where logs match). */
+  rejections = 0;
+  private readonly traceLines: string[] | null;
+  private readonly fifo: boolean;
+
+  constructor(options: ClusterOptions) {
+    assert(options.nodes >= 1, `a cluster needs at least one node, got ${options.nodes}`);
+    this.prng = new Sfc32(options.seed);
+    this.network = new SimNetwork(this.prng.fork());
+    this.ids = Array.from({ length: options.nodes }, (_, i) => nodeId(i + 1));
+    this.configuration = { voters: this.ids, votersOutgoing: [], learners: [] };
+    this.traceLines = options.trace === true ? [] : null;
+    this.fifo = options.fifo === true;
+    for (const id of this.ids) {
+      const node = new SimNode(id, this.configuration, options.raft, this.prng.fork());
+      node.start();
+      this.nodes.set(id, node);
+    }
+  }
+
+  node(id: NodeId): SimNode {
+    const node = this.nodes.get(id);
+    assert(node !== undefined, `no node ${id}`);
+    return node;
+  }
+
+  trace(line: string | (() => string)): void {
+    if (this.traceLines === null) return;
+    this.traceLines.push(`[${this.now}] ${typeof line === "string" ? line : line()}`);
+    if (this.traceLines.length > 4000) this.traceLines.splice(0, 1000);
+  }
+
+  traceTail(lines: number): string[] {
+    return (this.traceLines ?? []).slice(-lines);
+  }
+
+  private readonly send = (m: Message): void => {
+    this.trace(() => `send ${describeMessage(m)}`);
+    this.network.send(m, this.now);
+  };
+
+  /** Runs a node's pending turns; a crash point set by the nemesis may end it. */
+  process(node: SimNode): void {
+    const before = node.raft?.softState();
+    if (!node.process(this.send, this.checker)) {
+      this.crashes++;
+      this.trace(`node ${node.id} crashed mid-turn`);
+      return;
+    }
+    const after = node.raft?.softState();
+    if (after !== undefined && (before?.role !== after.role || before.term !== after.term)) {
+      this.trace(`node ${node.id} is ${roleName(after.role)} of term ${after.term}`);
+    }
+    if (this.nodes.size > 0) this.checkDurability();
+  }
+
+  checkDurability(): void {
+    this.checker.checkCommittedDurable(this.configuration.voters, (id) => this.node(id).storage);
+  }
+
+  deliver(m: Message): void {
+    const node = this.node(m.to);
+    if (node.raft === null) return;
+    this.trace(() => `recv ${describeMessage(m)}`);
+    if (m.type === MessageType.AppendResponse && !m.success) this.rejections++;
+    node.raft.step(m);
+    this.process(node);
+  }
+
+  /** One tick of virtual time: deliver what is due, then every running node ticks once. */
+  tick(): void {
+    this.now++;
+    for (const m of this.network.takeDue(this.now, !this.fifo)) this.deliver(m);
+    for (const node of this.nodes.values()) {
+      if (node.raft === null) continue;
+      node.raft.tick();
+      this.process(node);
+    }
+  }
+
+  tickNode(id: NodeId): void {
+    const node = this.node(id);
+    if (node.raft === null) return;
+    node.raft.tick();
+    this.process(node);
+  }
+
+  /** Delivers every message in flight, and the answers they cause, until none is left. */
+  stabilize(roundsMax = 1000): void {
+    for (let round = 0; round < roundsMax; round++) {
+      const due = this.network.takeDue(Infinity, !this.fifo);
+      if (due.length === 0) return;
+      for (const m of due) this.deliver(m);
+    }
+    throw new Error(`network did not settle within ${roundsMax} rounds`);
+  }
+
+  /**
+   * Proposes commands at `id`, following a NotLeader redirect once. Returns the index of the
+   * last command, or null if no leader took them.
+   */
+  propose(id: NodeId, commands: readonly string[]): number | null {
+    const data = commands.map((c) => new TextEncoder().encode(c));
+    let target = this.node(id);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (target.raft === null) return null;
+      try {
+        const proposed = target.raft.propose(data);
+        this.trace(`node ${target.id} accepted ${commands.join(",")} at ${proposed.lastIndex}`);
+        this.process(target);
+        return proposed.lastIndex;
+      } catch (error) {
+        if (error instanceof ProposalDroppedError) return null;
+        if (!(error instanceof NotLeaderError) || error.leaderId === null) return null;
+        target = this.node(error.leaderId);
+      }
+    }
+    return null;
+  }
+
+  crash(id: NodeId, point: CrashPoint = CrashPoint.BetweenTurns): void {
+    const node = this.node(id);
+    if (node.raft === null) return;
+    if (point === CrashPoint.BetweenTurns) {
+      node.crash();
+      this.crashes++;
+      this.trace(`node ${id} crashed`);
+    } else {
+      node.crashAt = point;
+    }
+  }
+
+  restart(id: NodeId): void {
+    const node = this.node(id);
+    if (node.raft !== null) return;
+    const raft = node.start();
+    this.trace(`node ${id} restarted at term ${raft.term}`);
+    this.process(node);
+  }
+
+  /** The leader with the highest term among running nodes, if any. */
+  leader(): SimNode | null {
+    let best: SimNode | null = null;
+    for (const node of this.nodes.values()) {
+      const raft = node.raft;
+      if (raft === null || raft.role !== Role.Leader) continue;
+      if (best === null || raft.term > (best.raft?.term ?? 0)) best = node;
+    }
+    return best;
+  }
+
+  leaderChanges(): number {
+    return this.checker.leaders().size;
+  }
+}
+
+export { Violation };

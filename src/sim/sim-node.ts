@@ -1,0 +1,108 @@
+// One simulated server: a Raft core over simulated storage, run one turn at a time the way the
+// real driver runs it (send what may go early, persist, send the rest, apply, advance), with
+// crash points between those steps.
+
+import type { RaftConfigInput } from "../core/config.js";
+import type { Message } from "../core/messages.js";
+import { Raft } from "../core/raft.js";
+import { Role } from "../core/ready.js";
+import type { Sfc32 } from "../core/prng.js";
+import type { Configuration, NodeId } from "../core/types.js";
+import type { SafetyChecker } from "./checker.js";
+import { SimStorage } from "./sim-storage.js";
+
+export const CrashPoint = {
+  /** After the early messages left, before the batch is written. */
+  BeforePersist: 0,
+  /** After the batch is written (and synced if it had to be), before anything else. */
+  AfterPersist: 1,
+  /** Between turns: only unsynced writes are lost. */
+  BetweenTurns: 2,
+} as const;
+export type CrashPoint = (typeof CrashPoint)[keyof typeof CrashPoint];
+
+export type RaftOptions = Omit<RaftConfigInput, "id" | "prng" | "applied">;
+
+export class SimNode {
+  raft: Raft | null = null;
+  readonly storage: SimStorage;
+  /** Index of the last entry applied to this node's (volatile) state machine. */
+  appliedIndex = 0;
+  private checkedCommit = 0;
+  /** Set by the nemesis: crash at this point of the next turn. */
+  crashAt: CrashPoint | null = null;
+
+  constructor(
+    readonly id: NodeId,
+    configuration: Configuration,
+    private readonly options: RaftOptions,
+    private readonly prng: Sfc32,
+  ) {
+    this.storage = new SimStorage(configuration);
+  }
+
+  get up(): boolean {
+    return this.raft !== null;
+  }
+
+  start(): Raft {
+    this.appliedIndex = 0;
+    const raft = new Raft({ ...this.options, id: this.id, prng: this.prng.fork(), applied: 0 }, this.storage);
+    this.checkedCommit = raft.log.commitIndex;
+    this.raft = raft;
+    return raft;
+  }
+
+  crash(): void {
+    this.raft = null;
+    this.crashAt = null;
+    this.storage.crash();
+  }
+
+  /**
+   * Runs turns until the core has nothing more to do. Returns false if the node crashed.
+   * `send` receives each outgoing message.
+   */
+  process(send: (m: Message) => void, checker: SafetyChecker): boolean {
+    for (let turns = 0; this.raft?.hasReady() === true; turns++) {
+      if (turns > 10_000) throw new Error(`node ${this.id}: core never settles`);
+      if (!this.turn(this.raft, send, checker)) return false;
+    }
+    this.observe(checker);
+    return true;
+  }
+
+  private turn(raft: Raft, send: (m: Message) => void, checker: SafetyChecker): boolean {
+    const ready = raft.ready();
+    for (const m of ready.messages) send(m);
+    if (this.crashAt === CrashPoint.BeforePersist) return this.crashNow();
+    const first = ready.entries[0];
+    if (first !== undefined) checker.onPersist(this.id, ready.entries, this.storage.term(first.index - 1));
+    this.storage.write(ready.hardState, ready.entries, ready.mustSync);
+    if (this.crashAt === CrashPoint.AfterPersist) return this.crashNow();
+    for (const m of ready.persistedMessages) send(m);
+    for (const entry of ready.committed) {
+      checker.onApply(this.id, entry, this.appliedIndex + 1);
+      this.appliedIndex = entry.index;
+    }
+    raft.advance(ready);
+    this.observe(checker);
+    return true;
+  }
+
+  private crashNow(): boolean {
+    this.crash();
+    return false;
+  }
+
+  private observe(checker: SafetyChecker): void {
+    const raft = this.raft;
+    if (raft === null) return;
+    if (raft.role === Role.Leader) checker.onLeader(this.id, raft);
+    const commit = raft.log.commitIndex;
+    if (commit > this.checkedCommit) {
+      checker.onCommit(this.id, raft, this.checkedCommit, commit);
+      this.checkedCommit = commit;
+    }
+  }
+}

@@ -1,0 +1,238 @@
+// One seeded simulator run: a cluster under a random fault schedule (drops, duplicates, delays,
+// partitions of every shape, crashes at every point of a turn, leadership transfers) with
+// client proposals throughout, and calm windows in which liveness must return.
+
+import { AssertionError } from "../assert.js";
+import type { PlantedBugs } from "../core/config.js";
+import { Sfc32 } from "../core/prng.js";
+import type { NodeId } from "../core/types.js";
+import { Violation } from "./checker.js";
+import { Cluster } from "./cluster.js";
+import type { NetworkFaults } from "./network.js";
+import { CrashPoint } from "./sim-node.js";
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly steps: number;
+  readonly nodes: number;
+  readonly plantedBugs?: PlantedBugs;
+  readonly trace?: boolean;
+  /** How many of the last trace lines to return (default 80). */
+  readonly traceTail?: number;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly violations: string[];
+  readonly leaderChanges: number;
+  readonly committed: number;
+  readonly crashes: number;
+  readonly partitions: number;
+  readonly confChanges: number;
+  readonly snapshots: number;
+  readonly trace: string[];
+}
+
+/** A calm window (all faults healed) closes each period and the run; liveness is checked at its end. */
+const periodTicks = 1000;
+const calmTicks = 200;
+const nemesisRate = 0.02;
+const proposalRate = 0.2;
+
+function randomFaults(prng: Sfc32): NetworkFaults {
+  return {
+    dropRate: prng.chance(0.3) ? 0 : prng.nextFloat() * 0.15,
+    duplicateRate: prng.nextFloat() * 0.05,
+    delayMin: 1,
+    delayMax: 1 + prng.nextInt(4),
+    longDelayRate: prng.chance(0.5) ? 0 : prng.nextFloat() * 0.03,
+    longDelayMax: 10 + prng.nextInt(40),
+  };
+}
+
+/** Calm is a healthy TCP-like network: no loss, and a fixed delay keeps each link in order. */
+const calmFaults: NetworkFaults = {
+  dropRate: 0,
+  duplicateRate: 0,
+  delayMin: 1,
+  delayMax: 1,
+  longDelayRate: 0,
+  longDelayMax: 1,
+};
+
+class Run {
+  readonly prng: Sfc32;
+  readonly cluster: Cluster;
+  readonly chaos: NetworkFaults;
+  partitions = 0;
+  private readonly restartAt = new Map<NodeId, number>();
+  private commandSeq = 0;
+  private calmProposals: { index: number; key: string }[] = [];
+
+  constructor(readonly options: SimOptions) {
+    this.prng = new Sfc32(options.seed * 7919 + 1);
+    const bugs = options.plantedBugs === undefined ? {} : { plantedBugs: options.plantedBugs };
+    this.cluster = new Cluster({
+      nodes: options.nodes,
+      seed: options.seed,
+      trace: options.trace === true,
+      raft: {
+        electionTicks: 10,
+        heartbeatTicks: 2,
+        preVote: true,
+        checkQuorum: true,
+        // Small flow-control limits exercise back-pressure; they still leave room to catch up.
+        appendEntriesMax: 1 + this.prng.nextInt(32),
+        inflightMax: 2 + this.prng.nextInt(7),
+        uncommittedBytesMax: 1024 + this.prng.nextInt(4096),
+        ...bugs,
+      },
+    });
+    this.chaos = randomFaults(this.prng);
+    this.cluster.network.faults = this.chaos;
+  }
+
+  isCalm(t: number): boolean {
+    return t % periodTicks >= periodTicks - calmTicks || t > this.options.steps - calmTicks;
+  }
+
+  step(t: number): void {
+    const calm = this.isCalm(t);
+    if (calm && !this.isCalm(t - 1)) this.beginCalm();
+    if (!calm && this.prng.chance(nemesisRate)) this.nemesis();
+    this.restartDue(t, calm);
+    if (this.prng.chance(proposalRate)) this.propose(calm);
+    this.cluster.tick();
+    const calmEnds = calm && (t === this.options.steps || !this.isCalm(t + 1));
+    if (calmEnds) this.checkLiveness();
+    if (!calm && this.isCalm(t - 1)) this.cluster.network.faults = this.chaos;
+  }
+
+  private beginCalm(): void {
+    this.cluster.network.heal();
+    this.cluster.network.faults = calmFaults;
+    for (const id of this.cluster.ids) this.cluster.restart(id);
+    this.restartAt.clear();
+    this.calmProposals = [];
+    this.cluster.trace("calm window begins: network healed, all nodes restarted");
+  }
+
+  private restartDue(t: number, calm: boolean): void {
+    for (const id of this.cluster.ids) {
+      if (this.cluster.node(id).up) continue;
+      const at = this.restartAt.get(id);
+      if (at === undefined) this.restartAt.set(id, t + 5 + this.prng.nextInt(55));
+      else if (at <= t || calm) {
+        this.restartAt.delete(id);
+        this.cluster.restart(id);
+      }
+    }
+  }
+
+  private propose(calm: boolean): void {
+    const ids = this.cluster.ids;
+    const target = ids[this.prng.nextInt(ids.length)] as NodeId;
+    const count = 1 + this.prng.nextInt(3);
+    const commands = Array.from({ length: count }, () => `s${this.options.seed}c${++this.commandSeq}`);
+    const index = this.cluster.propose(target, commands);
+    if (calm && index !== null) this.calmProposals.push({ index, key: `0:${commands[count - 1]}` });
+  }
+
+  private nemesis(): void {
+    const c = this.cluster;
+    const ids = c.ids;
+    const pick = (): NodeId => ids[this.prng.nextInt(ids.length)] as NodeId;
+    const roll = this.prng.nextInt(100);
+    if (roll < 15) {
+      const point = this.prng.nextInt(3) as CrashPoint;
+      c.crash(pick(), point);
+    } else if (roll < 30) {
+      // Leaders are the interesting victims: crash one at any point of a turn.
+      const leader = c.leader();
+      c.crash(leader?.id ?? pick(), this.prng.nextInt(3) as CrashPoint);
+    } else if (roll < 33) {
+      for (const id of ids) c.crash(id, CrashPoint.BetweenTurns);
+    } else if (roll < 60) {
+      this.partition();
+    } else if (roll < 85) {
+      c.network.heal();
+      c.trace("network healed");
+    } else {
+      const leader = c.leader();
+      if (leader?.raft) {
+        const target = pick();
+        c.trace(`transfer leadership ${leader.id} -> ${target}`);
+        leader.raft.transferLeadership(target);
+        c.process(leader);
+      }
+    }
+  }
+
+  private partition(): void {
+    const c = this.cluster;
+    const ids = [...c.ids];
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = this.prng.nextInt(i + 1);
+      [ids[i], ids[j]] = [ids[j] as NodeId, ids[i] as NodeId];
+    }
+    c.network.heal();
+    this.partitions++;
+    const kind = this.prng.nextInt(5);
+    const half = Math.floor(ids.length / 2);
+    if (kind === 0) {
+      c.network.partition([ids.slice(0, half), ids.slice(half)]);
+    } else if (kind === 1) {
+      c.network.isolate(ids[0] as NodeId, ids);
+    } else if (kind === 2) {
+      // A bridge: the first node sees both sides, which cannot see each other.
+      const rest = ids.slice(1);
+      const mid = Math.floor(rest.length / 2);
+      c.network.partition([rest.slice(0, mid), rest.slice(mid)]);
+    } else if (kind === 3) {
+      for (let k = 0; k < 1 + this.prng.nextInt(ids.length); k++) {
+        const from = ids[this.prng.nextInt(ids.length)] as NodeId;
+        const to = ids[this.prng.nextInt(ids.length)] as NodeId;
+        if (from !== to) c.network.cut(from, to);
+      }
+    } else {
+      c.network.partition([ids.slice(0, half - (half > 1 ? 1 : 0)), ids.slice(half)]);
+    }
+    c.trace(`partition kind ${kind}: ${ids.join(",")}`);
+  }
+
+  /** After a calm window a leader must be in charge and an entry proposed in it committed. */
+  private checkLiveness(): void {
+    const c = this.cluster;
+    if (c.leader() === null) throw new Violation(`liveness: no leader after ${calmTicks} calm ticks`);
+    const committed = this.calmProposals.some((p) => c.checker.committedKey(p.index) === p.key);
+    if (!committed) {
+      throw new Violation(
+        `liveness: none of ${this.calmProposals.length} proposals of the calm window committed`,
+      );
+    }
+  }
+}
+
+export function simulate(options: SimOptions): SimResult {
+  const run = new Run(options);
+  const violations: string[] = [];
+  try {
+    for (let t = 1; t <= options.steps; t++) run.step(t);
+  } catch (error) {
+    if (error instanceof Violation) violations.push(error.message);
+    else if (error instanceof AssertionError) violations.push(`core assertion: ${error.message}`);
+    else throw error;
+  }
+  const c = run.cluster;
+  return {
+    seed: options.seed,
+    violations,
+    leaderChanges: c.leaderChanges(),
+    committed: c.checker.committedIndex,
+    crashes: c.crashes,
+    partitions: run.partitions,
+    confChanges: 0,
+    snapshots: 0,
+    trace: c.traceTail(options.traceTail ?? 80),
+  };
+}
