@@ -18,8 +18,6 @@ export interface PlantedBugs {
   readonly voteForStaleLog?: boolean;
   /** Send Append acknowledgements before the entries they acknowledge are durable. */
   readonly ackBeforePersist?: boolean;
-  /** Advance a follower's commit index to the leader's, beyond the entries it verified. */
-  readonly commitBeyondVerifiedEntries?: boolean;
 }
 
 export interface RaftConfig {

@@ -87,8 +87,7 @@ export function handleAppend(r: Raft, m: AppendRequest): void {
     r.log.append(m.entries.slice(conflict - m.prevIndex - 1));
   }
   // Only entries this message verified may be committed: ours beyond lastNew may be stale.
-  const verified = r.config.plantedBugs?.commitBeyondVerifiedEntries ? r.log.lastIndex() : lastNew;
-  r.log.commitTo(Math.min(m.commit, verified));
+  r.log.commitTo(Math.min(m.commit, lastNew));
   reply(true, lastNew);
 }
 
