@@ -313,8 +313,10 @@ export class Raft {
     // Figure 8: counting replicas only commits an entry of the leader's own term.
     const ownTerm = this.log.term(index) === this.term;
     if (!ownTerm && this.config.plantedBugs?.commitPriorTermByCounting !== true) return false;
+    // Only this leader's own entries were counted as uncommitted when they were appended.
     const committed = this.log.entries(this.log.commitIndex + 1, index + 1, Infinity);
-    for (const e of committed) this.uncommittedBytes = Math.max(0, this.uncommittedBytes - entryBytes(e));
+    for (const e of committed) if (e.term === this.term) this.uncommittedBytes -= entryBytes(e);
+    assert(this.uncommittedBytes >= 0, `uncommitted bytes went negative: ${this.uncommittedBytes}`);
     this.log.commitTo(index);
     return true;
   }
