@@ -8,3 +8,4 @@ export { type Prng, Sfc32 } from "./prng.js";
 export { Raft, type PeerStatus, type Proposed, type RaftStatus } from "./raft.js";
 export { Role, roleName, type Ready, type SoftState } from "./ready.js";
 export { ProgressState } from "./progress.js";
+export type { ReadState } from "./read-index.js";

@@ -22,6 +22,8 @@ export class Progress {
   probeSent = false;
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
+  /** The latest heartbeat round this follower acknowledged (for reads and leases). */
+  heartbeatRound = 0;
   readonly inflights: Inflights;
 
   constructor(next: LogIndex, inflightMax: number, inflightBytesMax: number) {
@@ -131,6 +133,14 @@ export class ProgressTracker {
     const index = jointIndex(voters, votersOutgoing, (id) => this.progress.get(id)?.match);
     assert(Number.isFinite(index), "committedIndex over an empty configuration");
     return index;
+  }
+
+  /** The latest heartbeat round acknowledged by a quorum of voters (`own` for the leader). */
+  confirmedRound(leaderId: NodeId, own: number): number {
+    const { voters, votersOutgoing } = this.configuration;
+    const round = (id: NodeId): number | undefined =>
+      id === leaderId ? own : this.progress.get(id)?.heartbeatRound;
+    return jointIndex(voters, votersOutgoing, round);
   }
 
   /** True when a quorum of voters were recently heard from (CheckQuorum). */

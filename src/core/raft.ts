@@ -10,6 +10,7 @@ import { RaftLog } from "./log.js";
 import type { LogView } from "./log-view.js";
 import { type Message, MessageType } from "./messages.js";
 import { type ProgressState, ProgressTracker } from "./progress.js";
+import { ReadIndexTracker } from "./read-index.js";
 import { type Ready, Role, type SoftState } from "./ready.js";
 import { broadcastAppend, broadcastHeartbeat, sendAppend } from "./replication.js";
 import { stepCandidate, stepFollower, stepLeader } from "./step.js";
@@ -68,6 +69,7 @@ export class Raft {
   transferTarget: NodeId | null = null;
   /** Bytes of this leader's entries not yet committed (limits proposals). */
   uncommittedBytes = 0;
+  readonly reads = new ReadIndexTracker();
   private stepRole: (r: Raft, m: Message) => void = stepFollower;
   private outbox: Message[] = [];
   private outboxAfterPersist: Message[] = [];
@@ -143,6 +145,7 @@ export class Raft {
     this.randomizedElectionTimeout = electionTicks + prng.nextInt(electionTicks);
     this.transferTarget = null;
     this.uncommittedBytes = 0;
+    this.reads.abortAll();
     this.tracker.resetVotes();
     this.tracker.reset(this.log.lastIndex() + 1);
   }
@@ -186,7 +189,7 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      broadcastHeartbeat(this, 0);
+      broadcastHeartbeat(this);
     }
   }
 
@@ -288,6 +291,42 @@ export class Raft {
     if (!this.maybeSendTimeoutNow(target)) sendAppend(this, target, true);
   }
 
+  /**
+   * Asks for a linearizable read (ReadIndex). It comes back in a later Ready's `readStates` with
+   * the index the state machine must reach before serving it, or in `readsAborted` if
+   * leadership is lost first.
+   */
+  requestRead(requestId: number): void {
+    assert(this.outstanding === null, "requestRead() while a Ready is outstanding");
+    if (this.role !== Role.Leader) throw new NotLeaderError(this.leaderId);
+    if (!this.committedInCurrentTerm()) {
+      this.reads.deferUntilCommit(requestId); // the no-op of this term will commit soon
+      return;
+    }
+    this.reads.add(requestId, this.log.commitIndex, this.reads.round + 1);
+    broadcastHeartbeat(this);
+  }
+
+  /** Whether the commit index is known to be current: an entry of this term is committed. */
+  committedInCurrentTerm(): boolean {
+    return this.log.term(this.log.commitIndex) === this.term;
+  }
+
+  /**
+   * The latest heartbeat round a quorum has acknowledged this term (0 if none). A driver that
+   * notes when it sent each round can derive a leader lease from it.
+   */
+  confirmedHeartbeatRound(): number {
+    if (this.role !== Role.Leader) return 0;
+    return this.tracker.confirmedRound(this.id, this.reads.round);
+  }
+
+  /** Releases the reads a quorum has confirmed. */
+  confirmReads(): void {
+    const unchecked = this.config.plantedBugs?.readWithoutQuorum === true;
+    this.reads.confirmUpTo(unchecked ? Infinity : this.confirmedHeartbeatRound());
+  }
+
   /** Sends TimeoutNow to the transfer target once it holds our whole log. */
   maybeSendTimeoutNow(id: NodeId): boolean {
     if (id !== this.transferTarget || this.tracker.get(id)?.match !== this.log.lastIndex()) return false;
@@ -318,6 +357,11 @@ export class Raft {
     for (const e of committed) if (e.term === this.term) this.uncommittedBytes -= entryBytes(e);
     assert(this.uncommittedBytes >= 0, `uncommitted bytes went negative: ${this.uncommittedBytes}`);
     this.log.commitTo(index);
+    const waiting = ownTerm ? this.reads.takeAwaiting() : [];
+    if (waiting.length > 0) {
+      for (const requestId of waiting) this.reads.add(requestId, index, this.reads.round + 1);
+      broadcastHeartbeat(this);
+    }
     return true;
   }
 
@@ -379,6 +423,7 @@ export class Raft {
       this.outboxAfterPersist.length > 0 ||
       this.log.unstableEntries().length > 0 ||
       this.log.hasEntriesToApply() ||
+      this.reads.hasOutput() ||
       !hardStateEqual(this.hardState(), this.persistedHardState) ||
       soft === null ||
       soft.role !== this.role ||
@@ -402,6 +447,7 @@ export class Raft {
       persistedMessages: this.outboxAfterPersist,
       committed: this.log.hasEntriesToApply() ? this.log.entriesToApply(this.config.applyBytesMax) : [],
       mustSync: entries.length > 0 || voteChanged,
+      ...this.reads.takeOutput(),
     };
     this.outbox = [];
     this.outboxAfterPersist = [];

@@ -4,6 +4,7 @@
 // calls advance(ready). Only one Ready is outstanding at a time.
 
 import type { Message } from "./messages.js";
+import type { ReadState } from "./read-index.js";
 import type { Entry, HardState, NodeId, Term } from "./types.js";
 
 export const Role = { Follower: 0, PreCandidate: 1, Candidate: 2, Leader: 3 } as const;
@@ -41,4 +42,8 @@ export interface Ready {
   readonly committed: readonly Entry[];
   /** Whether the write must be fsynced (entries, term or vote changed). */
   readonly mustSync: boolean;
+  /** Reads confirmed by a quorum: serve each once the state machine has applied its index. */
+  readonly readStates: readonly ReadState[];
+  /** Reads that will never be confirmed (leadership was lost): fail them. */
+  readonly readsAborted: readonly number[];
 }

@@ -46,7 +46,9 @@ export function broadcastAppend(r: Raft): void {
   }
 }
 
-export function broadcastHeartbeat(r: Raft, context: number): void {
+/** Sends a numbered heartbeat round to every follower; returns the round's number. */
+export function broadcastHeartbeat(r: Raft): number {
+  const context = r.reads.nextRound();
   for (const id of r.tracker.members()) {
     if (id === r.id) continue;
     const pr = r.tracker.get(id);
@@ -55,6 +57,8 @@ export function broadcastHeartbeat(r: Raft, context: number): void {
     const commit = Math.min(pr.match, r.log.commitIndex);
     r.send({ type: MessageType.Heartbeat, from: r.id, to: id, term: r.term, commit, context });
   }
+  r.confirmReads();
+  return context;
 }
 
 /** Follower: the consistency check, then append and advance commit (figure 2, AppendEntries). */
@@ -130,6 +134,10 @@ export function handleHeartbeatResponse(r: Raft, m: HeartbeatResponse): void {
   if (pr === undefined) return;
   pr.recentActive = true;
   pr.probeSent = false;
+  if (m.context > pr.heartbeatRound) {
+    pr.heartbeatRound = m.context;
+    r.confirmReads();
+  }
   if (pr.match >= r.log.lastIndex()) return;
   // The follower lags. If every message in flight was lost, free one slot so that a probe goes
   // out: its rejection (or acceptance) tells us where the follower really is.

@@ -124,6 +124,16 @@ export class SafetyChecker {
     return this.committedKeys[index];
   }
 
+  /** Linearizable reads: a read must see every entry committed before it was asked. */
+  onRead(id: NodeId, requestId: number, index: LogIndex, committedAtRequest: LogIndex): void {
+    if (index < committedAtRequest) {
+      this.fail(
+        `stale read: node ${id} confirmed read ${requestId} at index ${index}, ` +
+          `but ${committedAtRequest} was committed before it was asked`,
+      );
+    }
+  }
+
   applied(index: LogIndex): string | undefined {
     return this.appliedKeys[index];
   }

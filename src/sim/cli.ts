@@ -87,6 +87,8 @@ function report(args: Args, results: readonly SimResult[], wallMs: number): numb
     partitions: sum((r) => r.partitions),
     confChanges: sum((r) => r.confChanges),
     snapshots: sum((r) => r.snapshots),
+    reads: sum((r) => r.reads),
+    pauses: sum((r) => r.pauses),
     wallMs,
   };
   console.log(JSON.stringify(summary));

@@ -17,6 +17,8 @@ export interface ClusterOptions {
   readonly raft: RaftOptions;
   /** Keep a trace of events (costs time; the simulator turns it on to replay a failure). */
   readonly trace?: boolean;
+  /** How many trace lines to keep (the oldest are dropped). */
+  readonly traceLinesMax?: number;
   /** Deliver in sending order instead of shuffling messages due at the same tick. */
   readonly fifo?: boolean;
 }
@@ -30,9 +32,15 @@ export class Cluster {
   readonly configuration: Configuration;
   now = 0;
   crashes = 0;
+  pauses = 0;
+  /** Reads asked and not yet answered: request id -> commit index known when asked. */
+  private readonly reads = new Map<number, number>();
+  private readSeq = 0;
+  readsConfirmed = 0;
   /** Append rejections delivered (a measure of how fast leaders find where logs match). */
   rejections = 0;
   private readonly traceLines: string[] | null;
+  private readonly traceLinesMax: number;
   private readonly fifo: boolean;
 
   constructor(options: ClusterOptions) {
@@ -42,9 +50,11 @@ export class Cluster {
     this.ids = Array.from({ length: options.nodes }, (_, i) => nodeId(i + 1));
     this.configuration = { voters: this.ids, votersOutgoing: [], learners: [] };
     this.traceLines = options.trace === true ? [] : null;
+    this.traceLinesMax = options.traceLinesMax ?? 4000;
     this.fifo = options.fifo === true;
     for (const id of this.ids) {
       const node = new SimNode(id, this.configuration, options.raft, this.prng.fork());
+      node.onRead = (requestId, index) => this.readConfirmed(node.id, requestId, index);
       node.start();
       this.nodes.set(id, node);
     }
@@ -59,7 +69,7 @@ export class Cluster {
   trace(line: string | (() => string)): void {
     if (this.traceLines === null) return;
     this.traceLines.push(`[${this.now}] ${typeof line === "string" ? line : line()}`);
-    if (this.traceLines.length > 4000) this.traceLines.splice(0, 1000);
+    if (this.traceLines.length > this.traceLinesMax) this.traceLines.splice(0, this.traceLinesMax / 4);
   }
 
   traceTail(lines: number): string[] {
@@ -93,6 +103,11 @@ export class Cluster {
   deliver(m: Message): void {
     const node = this.node(m.to);
     if (node.raft === null) return;
+    if (this.now < node.pausedUntil) {
+      // A stopped process reads its socket only when it resumes.
+      this.network.requeue(m, node.pausedUntil);
+      return;
+    }
     this.trace(() => `recv ${describeMessage(m)}`);
     if (m.type === MessageType.AppendResponse && !m.success) this.rejections++;
     node.raft.step(m);
@@ -102,9 +117,10 @@ export class Cluster {
   /** One tick of virtual time: deliver what is due, then every running node ticks once. */
   tick(): void {
     this.now++;
+    this.drainQueuedReads();
     for (const m of this.network.takeDue(this.now, !this.fifo)) this.deliver(m);
     for (const node of this.nodes.values()) {
-      if (node.raft === null) continue;
+      if (node.raft === null || this.now < node.pausedUntil) continue;
       node.raft.tick();
       this.process(node);
     }
@@ -135,7 +151,7 @@ export class Cluster {
     const data = commands.map((c) => new TextEncoder().encode(c));
     let target = this.node(id);
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (target.raft === null) return null;
+      if (target.raft === null || !this.reachable(target)) return null;
       try {
         const proposed = target.raft.propose(data);
         this.trace(`node ${target.id} accepted ${commands.join(",")} at ${proposed.lastIndex}`);
@@ -150,6 +166,58 @@ export class Cluster {
     return null;
   }
 
+  /** Asks `id` for a linearizable read (following one redirect); false if nobody took it. */
+  read(id: NodeId): boolean {
+    let target = this.node(id);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (target.raft === null) return false;
+      if (!this.reachable(target)) {
+        // The request waits in the socket until the process resumes.
+        target.queuedReads.push(this.checker.committedIndex);
+        return true;
+      }
+      const leaderId = this.askRead(target, this.checker.committedIndex);
+      if (leaderId === undefined) return true;
+      if (leaderId === null) return false;
+      target = this.node(leaderId);
+    }
+    return false;
+  }
+
+  /** Returns undefined if the node took the read, else the leader it names (or null). */
+  private askRead(node: SimNode, committedAtRequest: number): NodeId | null | undefined {
+    if (node.raft === null) return null;
+    try {
+      const requestId = ++this.readSeq;
+      node.raft.requestRead(requestId);
+      this.reads.set(requestId, committedAtRequest);
+      this.process(node);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof NotLeaderError)) throw error;
+      return error.leaderId;
+    }
+  }
+
+  /** A resumed node handles the reads that queued up while it was paused. */
+  private drainQueuedReads(): void {
+    for (const node of this.nodes.values()) {
+      if (node.queuedReads.length === 0 || !this.reachable(node)) continue;
+      const queued = node.queuedReads;
+      node.queuedReads = [];
+      for (const committedAtRequest of queued) this.askRead(node, committedAtRequest);
+    }
+  }
+
+  private readConfirmed(id: NodeId, requestId: number, index: number): void {
+    const committedAtRequest = this.reads.get(requestId);
+    if (committedAtRequest === undefined) return;
+    this.reads.delete(requestId);
+    this.readsConfirmed++;
+    this.trace(`node ${id} confirmed read ${requestId} at ${index}`);
+    this.checker.onRead(id, requestId, index, committedAtRequest);
+  }
+
   crash(id: NodeId, point: CrashPoint = CrashPoint.BetweenTurns): void {
     const node = this.node(id);
     if (node.raft === null) return;
@@ -160,6 +228,24 @@ export class Cluster {
     } else {
       node.crashAt = point;
     }
+  }
+
+  /** Stops a node's process for `ticks` ticks, as SIGSTOP would; it resumes where it was. */
+  pause(id: NodeId, ticks: number): void {
+    const node = this.node(id);
+    if (node.raft === null) return;
+    node.pausedUntil = this.now + ticks;
+    this.pauses++;
+    this.trace(`node ${id} paused for ${ticks} ticks`);
+  }
+
+  resumeAll(): void {
+    for (const node of this.nodes.values()) node.pausedUntil = 0;
+  }
+
+  /** A running process that is not paused: clients can reach it. */
+  reachable(node: SimNode): boolean {
+    return node.raft !== null && this.now >= node.pausedUntil;
   }
 
   restart(id: NodeId): void {

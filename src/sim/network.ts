@@ -57,6 +57,11 @@ export class SimNetwork {
     }
   }
 
+  /** Holds a message back until `deliverAt` (its receiver is paused), with no fault applied. */
+  requeue(message: Message, deliverAt: number): void {
+    this.inFlight.push({ message, deliverAt, seq: this.seq++ });
+  }
+
   private delay(): number {
     const f = this.faults;
     if (f.longDelayRate > 0 && this.prng.chance(f.longDelayRate)) {

@@ -29,6 +29,12 @@ export class SimNode {
   /** Index of the last entry applied to this node's (volatile) state machine. */
   appliedIndex = 0;
   private checkedCommit = 0;
+  /** Called with each read the core confirms (requestId, index). */
+  onRead: (requestId: number, index: number) => void = () => {};
+  /** While now < pausedUntil the process is stopped (SIGSTOP): no ticks, no input handled. */
+  pausedUntil = 0;
+  /** Reads clients sent while the node was paused (commit index known when each was sent). */
+  queuedReads: number[] = [];
   /** Set by the nemesis: crash at this point of the next turn. */
   crashAt: CrashPoint | null = null;
 
@@ -55,6 +61,8 @@ export class SimNode {
 
   crash(): void {
     this.raft = null;
+    this.pausedUntil = 0;
+    this.queuedReads = [];
     this.crashAt = null;
     this.storage.crash();
   }
@@ -81,6 +89,7 @@ export class SimNode {
     this.storage.write(ready.hardState, ready.entries, ready.mustSync);
     if (this.crashAt === CrashPoint.AfterPersist) return this.crashNow();
     for (const m of ready.persistedMessages) send(m);
+    for (const read of ready.readStates) this.onRead(read.requestId, read.index);
     for (const entry of ready.committed) {
       checker.onApply(this.id, entry, this.appliedIndex + 1);
       this.appliedIndex = entry.index;

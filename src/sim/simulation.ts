@@ -5,6 +5,7 @@
 import { AssertionError } from "../assert.js";
 import type { PlantedBugs } from "../core/config.js";
 import { Sfc32 } from "../core/prng.js";
+import { Role } from "../core/ready.js";
 import type { NodeId } from "../core/types.js";
 import { Violation } from "./checker.js";
 import { Cluster } from "./cluster.js";
@@ -30,6 +31,9 @@ export interface SimResult {
   readonly partitions: number;
   readonly confChanges: number;
   readonly snapshots: number;
+  /** Linearizable reads confirmed (each checked against what was committed before it). */
+  readonly reads: number;
+  readonly pauses: number;
   readonly trace: string[];
 }
 
@@ -38,6 +42,7 @@ const periodTicks = 1000;
 const calmTicks = 200;
 const nemesisRate = 0.02;
 const proposalRate = 0.2;
+const readRate = 0.2;
 
 function randomFaults(prng: Sfc32): NetworkFaults {
   return {
@@ -76,6 +81,7 @@ class Run {
       nodes: options.nodes,
       seed: options.seed,
       trace: options.trace === true,
+      traceLinesMax: Math.max(4000, options.traceTail ?? 0),
       raft: {
         electionTicks: 10,
         heartbeatTicks: 2,
@@ -102,6 +108,7 @@ class Run {
     if (!calm && this.prng.chance(nemesisRate)) this.nemesis();
     this.restartDue(t, calm);
     if (this.prng.chance(proposalRate)) this.propose(calm);
+    if (this.prng.chance(readRate)) this.cluster.read(this.pickReadTarget());
     this.cluster.tick();
     const calmEnds = calm && (t === this.options.steps || !this.isCalm(t + 1));
     if (calmEnds) this.checkLiveness();
@@ -110,6 +117,7 @@ class Run {
 
   private beginCalm(): void {
     this.cluster.network.heal();
+    this.cluster.resumeAll();
     this.cluster.network.faults = calmFaults;
     for (const id of this.cluster.ids) this.cluster.restart(id);
     this.restartAt.clear();
@@ -129,9 +137,20 @@ class Run {
     }
   }
 
-  private propose(calm: boolean): void {
+  private pickNode(): NodeId {
     const ids = this.cluster.ids;
-    const target = ids[this.prng.nextInt(ids.length)] as NodeId;
+    return ids[this.prng.nextInt(ids.length)] as NodeId;
+  }
+
+  /** Like a client that believes whoever says it leads: any self-proclaimed leader, stale or not. */
+  private pickReadTarget(): NodeId {
+    const leaders = this.cluster.ids.filter((id) => this.cluster.node(id).raft?.role === Role.Leader);
+    if (leaders.length === 0) return this.pickNode();
+    return leaders[this.prng.nextInt(leaders.length)] as NodeId;
+  }
+
+  private propose(calm: boolean): void {
+    const target = this.pickNode();
     const count = 1 + this.prng.nextInt(3);
     const commands = Array.from({ length: count }, () => `s${this.options.seed}c${++this.commandSeq}`);
     const index = this.cluster.propose(target, commands);
@@ -141,7 +160,7 @@ class Run {
   private nemesis(): void {
     const c = this.cluster;
     const ids = c.ids;
-    const pick = (): NodeId => ids[this.prng.nextInt(ids.length)] as NodeId;
+    const pick = (): NodeId => this.pickNode();
     const roll = this.prng.nextInt(100);
     if (roll < 15) {
       const point = this.prng.nextInt(3) as CrashPoint;
@@ -154,9 +173,13 @@ class Run {
       for (const id of ids) c.crash(id, CrashPoint.BetweenTurns);
     } else if (roll < 60) {
       this.partition();
-    } else if (roll < 85) {
+    } else if (roll < 80) {
       c.network.heal();
       c.trace("network healed");
+    } else if (roll < 90) {
+      // A process pause longer than an election timeout, often of the leader (Jepsen's pause).
+      const victim = this.prng.chance(0.5) ? (c.leader()?.id ?? pick()) : pick();
+      c.pause(victim, 5 + this.prng.nextInt(40));
     } else {
       const leader = c.leader();
       if (leader?.raft) {
@@ -233,6 +256,8 @@ export function simulate(options: SimOptions): SimResult {
     partitions: run.partitions,
     confChanges: 0,
     snapshots: 0,
+    reads: c.readsConfirmed,
+    pauses: c.pauses,
     trace: c.traceTail(options.traceTail ?? 80),
   };
 }

@@ -15,6 +15,7 @@ test("the core shows no violation over 30 seeds of 3000 ticks on 5 nodes", () =>
     assert.ok(result.committed > 300, `seed ${seed} committed only ${result.committed}`);
     assert.ok(result.crashes > 0 && result.partitions > 0, `seed ${seed} had no faults`);
     assert.ok(result.leaderChanges > 1, `seed ${seed} never changed leader`);
+    assert.ok(result.reads > 50, `seed ${seed} confirmed only ${result.reads} reads`);
   }
 });
 
@@ -39,6 +40,7 @@ const planted: [keyof PlantedBugs, string][] = [
   ["voteTwiceInOneTerm", "a voter granting two votes in one term"],
   ["ackBeforePersist", "a follower acknowledging entries before persisting them"],
   ["voteForStaleLog", "a voter ignoring the election restriction"],
+  ["readWithoutQuorum", "a leader serving reads without confirming its leadership"],
 ];
 
 for (const [bug, description] of planted) {
