@@ -1,0 +1,52 @@
+// The disk's own limits, measured in the same run as the stores they are compared with:
+// 4 KiB appends each followed by fdatasync (the best a batch-of-one log can do), and 1 MiB
+// appends each followed by fdatasync (the best sequential durable throughput).
+
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { type BenchLine, latency, round } from "./report.js";
+
+export interface DiskLimits {
+  readonly fsyncPerSec: number;
+  readonly seqMbPerSec: number;
+  readonly lines: readonly BenchLine[];
+}
+
+async function appendWithSync(path: string, chunkBytes: number, seconds: number) {
+  const handle = await open(path, "w");
+  const chunk = Buffer.alloc(chunkBytes, 0xab);
+  const samples: number[] = [];
+  const start = performance.now();
+  let position = 0;
+  try {
+    while (performance.now() - start < seconds * 1000) {
+      const t0 = performance.now();
+      await handle.write(chunk, 0, chunkBytes, position);
+      await handle.datasync();
+      samples.push(performance.now() - t0);
+      position += chunkBytes;
+    }
+  } finally {
+    await handle.close();
+  }
+  return { samples, elapsed: (performance.now() - start) / 1000, bytes: position };
+}
+
+export async function measureDisk(dir: string, seconds: number): Promise<DiskLimits> {
+  const small = await appendWithSync(join(dir, "disk-fsync"), 4096, seconds);
+  const large = await appendWithSync(join(dir, "disk-seqwrite"), 1024 * 1024, seconds);
+  const fsyncPerSec = small.samples.length / small.elapsed;
+  const seqMbPerSec = large.bytes / 1e6 / large.elapsed;
+  const base = { suite: "storage", system: "disk", backend: null, clients: null, errors: 0,
+    ratio: null, ratioTo: null } as const;
+  const lines: BenchLine[] = [
+    { ...base, case: "fsync", batch: 1, opsPerSec: round(fsyncPerSec, 1),
+      mbPerSec: round(small.bytes / 1e6 / small.elapsed), ...latency(small.samples),
+      seconds: round(small.elapsed), writeBytes: 4096 },
+    { ...base, case: "seqwrite", batch: null,
+      opsPerSec: round(large.samples.length / large.elapsed, 1),
+      mbPerSec: round(seqMbPerSec), ...latency(large.samples), seconds: round(large.elapsed),
+      writeBytes: 1024 * 1024 },
+  ];
+  return { fsyncPerSec, seqMbPerSec, lines };
+}

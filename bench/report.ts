@@ -1,0 +1,61 @@
+// One JSON line per benchmark case, in the format CONTRACTS.md promises; fields that do not
+// apply are null. Also the latency statistics every case uses.
+
+export interface BenchLine {
+  readonly suite: string;
+  readonly case: string;
+  readonly system: "raft-store" | "etcd" | "disk";
+  readonly backend: string | null;
+  readonly batch: number | null;
+  readonly clients: number | null;
+  readonly opsPerSec: number | null;
+  readonly mbPerSec: number | null;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+  readonly maxMs: number | null;
+  readonly errors: number;
+  readonly seconds: number;
+  readonly ratio: number | null;
+  readonly ratioTo: "disk" | "etcd" | null;
+  readonly [extra: string]: unknown;
+}
+
+export function printLine(line: BenchLine): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+export interface Latency {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+export function latency(samplesMs: readonly number[]): Latency {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const at = (q: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { p50Ms: round(at(0.5)), p99Ms: round(at(0.99)), maxMs: round(at(1)) };
+}
+
+export function round(value: number, digits = 3): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+/** Parses `--name value` options; unknown names are an error. */
+export function parseOptions(
+  args: readonly string[],
+  known: readonly string[],
+): Map<string, string> {
+  const options = new Map<string, string>();
+  for (let i = 0; i < args.length; i += 2) {
+    const name = args[i]?.replace(/^--/, "");
+    const value = args[i + 1];
+    if (name === undefined || !known.includes(name) || value === undefined) {
+      const usage = known.map((option) => `--${option} <value>`).join(" ");
+      throw new Error(`bad option ${args[i]}; options: ${usage}`);
+    }
+    options.set(name, value);
+  }
+  return options;
+}

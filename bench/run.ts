@@ -1,0 +1,25 @@
+// The benchmark dispatcher: `node dist/bench/run.js <suite> [options]`. Each suite is a module
+// in this directory exporting `run(args)`; add a suite by adding its file and a line below.
+
+interface Suite {
+  run(args: readonly string[]): Promise<void>;
+}
+
+const suites: Record<string, () => Promise<Suite>> = {
+  storage: () => import("./storage.js"),
+};
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  const load = name === undefined ? undefined : suites[name];
+  if (load === undefined) {
+    const known = Object.keys(suites).join(", ");
+    const asked = JSON.stringify(name ?? "");
+    process.stderr.write(`unknown benchmark suite ${asked}; suites: ${known}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  await (await load()).run(args);
+}
+
+await main();

@@ -1,0 +1,123 @@
+// `npm run bench -- storage [--seconds N] [--dir D] [--backends wal,lmdb,level]
+//  [--open-entries N]`: for each disk backend, synced appends of 256-byte entries at batch
+// sizes 1, 16 and 256, the time to open a store of N entries (default 1,000,000), and the
+// sequential read-back of that store; plus the disk's own limits, as ratios. One JSON line per
+// case. Data goes to a temporary directory that is removed afterwards.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Entry, EntryType } from "../src/core/types.js";
+import { openStorage } from "../src/storage/open-storage.js";
+import type { Storage } from "../src/storage/types.js";
+import { type DiskLimits, measureDisk } from "./disk.js";
+import { type BenchLine, latency, parseOptions, printLine, round } from "./report.js";
+
+type DiskKind = "wal" | "lmdb" | "level";
+const entryBytes = 256;
+const batchSizes = [1, 16, 256] as const;
+const payload = Buffer.alloc(entryBytes, 0x5c);
+
+function entriesFrom(index: number, count: number): Entry[] {
+  const entries: Entry[] = [];
+  for (let i = 0; i < count; i += 1) {
+    entries.push({ term: 1, index: index + i, type: EntryType.Normal, data: payload });
+  }
+  return entries;
+}
+
+function base(backend: DiskKind, name: string, batch: number | null) {
+  return { suite: "storage", case: name, system: "raft-store", backend, batch, clients: null,
+    errors: 0 } as const;
+}
+
+async function appendCase(kind: DiskKind, dir: string, batch: number, seconds: number,
+  disk: DiskLimits): Promise<BenchLine> {
+  const storage = await openStorage({ kind, dir });
+  const samples: number[] = [];
+  const start = performance.now();
+  try {
+    while (performance.now() - start < seconds * 1000) {
+      const t0 = performance.now();
+      await storage.log.append(entriesFrom(storage.log.lastIndex() + 1, batch), { sync: true });
+      samples.push(performance.now() - t0);
+    }
+  } finally {
+    await storage.close();
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  const batchesPerSec = samples.length / elapsed;
+  const mbPerSec = (samples.length * batch * entryBytes) / 1e6 / elapsed;
+  // Small batches are bound by fsyncs, large ones by bandwidth: compare each with that limit.
+  const byBandwidth = batch >= 256;
+  const ratio = byBandwidth ? mbPerSec / disk.seqMbPerSec : batchesPerSec / disk.fsyncPerSec;
+  return { ...base(kind, "append", batch), opsPerSec: round(batchesPerSec * batch, 1),
+    mbPerSec: round(mbPerSec), ...latency(samples), seconds: round(elapsed), ratio: round(ratio),
+    ratioTo: "disk", ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync" };
+}
+
+/** Fills a store with `count` entries (unsynced batches, one final sync). */
+async function fill(kind: DiskKind, dir: string, count: number): Promise<void> {
+  const storage = await openStorage({ kind, dir });
+  try {
+    for (let index = 1; index <= count; index += 4096) {
+      const batch = entriesFrom(index, Math.min(4096, count - index + 1));
+      await storage.log.append(batch, { sync: index + 4096 > count });
+    }
+  } finally {
+    await storage.close();
+  }
+}
+
+async function openAndReadCases(kind: DiskKind, dir: string, count: number): Promise<BenchLine[]> {
+  await fill(kind, dir, count);
+  const t0 = performance.now();
+  const storage: Storage = await openStorage({ kind, dir });
+  const openSeconds = (performance.now() - t0) / 1000;
+  const errors = storage.log.lastIndex() === count ? 0 : 1;
+  const t1 = performance.now();
+  let read = 0;
+  try {
+    for (let index = 1; index <= count; index += read === 0 ? 1 : 0) {
+      const entries = await storage.log.entries(index, count + 1, 4 * 1024 * 1024);
+      read += entries.length;
+      index += entries.length;
+    }
+  } finally {
+    await storage.close();
+  }
+  const readSeconds = (performance.now() - t1) / 1000;
+  const none = { p50Ms: null, p99Ms: null, maxMs: null, ratio: null, ratioTo: null } as const;
+  return [
+    { ...base(kind, "open", null), ...none, errors, opsPerSec: round(count / openSeconds, 1),
+      mbPerSec: null, seconds: round(openSeconds), entries: count },
+    { ...base(kind, "read", null), ...none, errors: read === count ? 0 : 1,
+      opsPerSec: round(read / readSeconds, 1),
+      mbPerSec: round((read * entryBytes) / 1e6 / readSeconds), seconds: round(readSeconds),
+      entries: read },
+  ];
+}
+
+export async function run(args: readonly string[]): Promise<void> {
+  const options = parseOptions(args, ["seconds", "dir", "backends", "open-entries"]);
+  const seconds = Number(options.get("seconds") ?? 3);
+  const openEntries = Number(options.get("open-entries") ?? 1_000_000);
+  const backends = (options.get("backends") ?? "wal,lmdb,level").split(",") as DiskKind[];
+  const root = await mkdtemp(join(options.get("dir") ?? tmpdir(), "raft-store-bench-"));
+  try {
+    const disk = await measureDisk(root, seconds);
+    disk.lines.forEach(printLine);
+    for (const kind of backends) {
+      for (const batch of batchSizes) {
+        const dir = join(root, `${kind}-append-${batch}`);
+        printLine(await appendCase(kind, dir, batch, seconds, disk));
+      }
+      for (const line of await openAndReadCases(kind, join(root, `${kind}-open`), openEntries)) {
+        printLine(line);
+      }
+      await rm(join(root, `${kind}-open`), { recursive: true, force: true });
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,225 @@
+// Opening a WAL directory: validate every segment and record, rebuild the in-memory index, and
+// decide between the two kinds of damage a log can show (see README.md, "Recovery rules"):
+// - a torn tail: the last segment ends in a bad or partial record with nothing intact after it.
+//   That is what a crash during an append leaves; those entries were never synced, so the tail
+//   is cut off and the store opens.
+// - corruption: a bad record in any other segment, or one followed by intact records, or records
+//   and segments that do not follow each other. Synced data is damaged; open fails with
+//   CorruptLogError naming the file and offset, and the node must be repaired from its peers.
+
+import { open, readFile, readdir, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { LogIndex, Term } from "../../core/types.js";
+import { CorruptLogError } from "../errors.js";
+import { fsyncDirectory } from "../fs-util.js";
+import { initialCompactionPoint, readCompactionPoint } from "../compaction-point.js";
+import { IndexTable } from "./index-table.js";
+import {
+  type RecordFault,
+  checkRecord,
+  describeFault,
+  intactRecordAfter,
+  recordIndex,
+  recordTerm,
+} from "./record.js";
+import { checkSegmentHeader, parseSegmentName, segmentHeaderBytes } from "./segment.js";
+
+export interface SegmentInfo {
+  readonly path: string;
+  readonly baseIndex: LogIndex;
+  /** Bytes in use: where the next record goes. */
+  endOffset: number;
+}
+
+export interface RecoveredWal {
+  readonly segments: SegmentInfo[];
+  readonly table: IndexTable;
+  readonly firstIndex: LogIndex;
+  readonly compactedTerm: Term;
+  /** What was repaired (torn tails cut, leftover files removed), for the operator's log. */
+  readonly repairs: readonly string[];
+}
+
+interface ScanResult {
+  readonly endOffset: number;
+  readonly fault: RecordFault | null;
+  readonly nextIndex: LogIndex;
+  readonly lastTerm: Term;
+}
+
+export async function recoverWal(dir: string, dataBytesMax: number): Promise<RecoveredWal> {
+  const point = (await readCompactionPoint(dir)) ?? initialCompactionPoint;
+  const { firstIndex, compactedTerm } = point;
+  const repairs: string[] = [];
+  const segments = await dropCompactedSegments(await listSegments(dir), firstIndex, repairs);
+  const first = segments[0];
+  if (first !== undefined && first.baseIndex > firstIndex) {
+    throw new CorruptLogError(first.path, 0,
+      `entries ${firstIndex}..${first.baseIndex - 1} are missing (first index ${firstIndex})`);
+  }
+  const table = new IndexTable(first?.baseIndex ?? firstIndex);
+  const live = await scanSegments(segments, table, dataBytesMax, repairs);
+  if (table.lastIndex < firstIndex) {
+    // Everything left is at or before the compaction point: a compaction was cut short.
+    for (const segment of live) await removeSegment(segment, "compacted", repairs);
+    live.length = 0;
+    table.dropBefore(firstIndex);
+  } else {
+    checkCompactionTerm(live, table, point.firstIndex, compactedTerm);
+    table.dropBefore(firstIndex);
+  }
+  if (repairs.length > 0) await fsyncDirectory(dir);
+  return { segments: live, table, firstIndex, compactedTerm, repairs };
+}
+
+async function listSegments(dir: string): Promise<SegmentInfo[]> {
+  const segments: SegmentInfo[] = [];
+  for (const name of await readdir(dir)) {
+    const baseIndex = parseSegmentName(name);
+    if (baseIndex === null || baseIndex < 1) continue;
+    segments.push({ path: join(dir, name), baseIndex, endOffset: 0 });
+  }
+  return segments.sort((a, b) => a.baseIndex - b.baseIndex);
+}
+
+/** Deletes segments that end before firstIndex (known from the next segment's base). */
+async function dropCompactedSegments(
+  segments: SegmentInfo[],
+  firstIndex: LogIndex,
+  repairs: string[],
+): Promise<SegmentInfo[]> {
+  let keepFrom = 0;
+  while (keepFrom + 1 < segments.length && (segments[keepFrom + 1]?.baseIndex ?? 0) <= firstIndex) {
+    keepFrom += 1;
+  }
+  for (const segment of segments.slice(0, keepFrom)) {
+    await removeSegment(segment, "compacted", repairs);
+  }
+  return segments.slice(keepFrom);
+}
+
+async function scanSegments(
+  segments: SegmentInfo[],
+  table: IndexTable,
+  dataBytesMax: number,
+  repairs: string[],
+): Promise<SegmentInfo[]> {
+  const live: SegmentInfo[] = [];
+  let lastTerm = 0;
+  let next = prefetch(segments[0]);
+  for (const [position, segment] of segments.entries()) {
+    const isLast = position === segments.length - 1;
+    const buf = await (next ?? readFile(segment.path));
+    // Read the next segment while this one is checked: I/O overlaps the checksum work.
+    next = prefetch(segments[position + 1]);
+    const headerFault = checkSegmentHeader(buf, segment.baseIndex);
+    if (headerFault !== null) {
+      if (isLast && (buf.length < segmentHeaderBytes || buf.every((byte) => byte === 0))) {
+        // A segment being created when the process died: nothing in it was ever synced.
+        await removeSegment(segment, "torn at creation", repairs);
+        continue;
+      }
+      throw new CorruptLogError(segment.path, 0, headerFault);
+    }
+    const scan = scanRecords(buf, segment, table, lastTerm, dataBytesMax);
+    segment.endOffset = scan.endOffset;
+    if (scan.fault !== null) await handleFault(buf, segment, scan, isLast, dataBytesMax, repairs);
+    const following = segments[position + 1];
+    if (following !== undefined && following.baseIndex !== scan.nextIndex) {
+      const previousEnd = scan.nextIndex - 1;
+      throw new CorruptLogError(following.path, 0,
+        `segment starts at ${following.baseIndex} but the previous one ends at ${previousEnd}`);
+    }
+    lastTerm = scan.lastTerm;
+    live.push(segment);
+  }
+  return live;
+}
+
+function prefetch(segment: SegmentInfo | undefined): Promise<Buffer> | null {
+  if (segment === undefined) return null;
+  const reading = readFile(segment.path);
+  // If open fails before this read is awaited, its own failure must not go unhandled.
+  reading.catch(() => undefined);
+  return reading;
+}
+
+/** Walks the records of one segment, pushing each into the table. */
+function scanRecords(
+  buf: Buffer,
+  segment: SegmentInfo,
+  table: IndexTable,
+  previousTerm: Term,
+  dataBytesMax: number,
+): ScanResult {
+  let offset = segmentHeaderBytes;
+  let expected = segment.baseIndex;
+  let lastTerm = previousTerm;
+  while (offset < buf.length) {
+    const end = checkRecord(buf, offset, buf.length, dataBytesMax);
+    if (end < 0) {
+      return { endOffset: offset, fault: end as RecordFault, nextIndex: expected, lastTerm };
+    }
+    const index = recordIndex(buf, offset);
+    if (index !== expected) {
+      throw new CorruptLogError(segment.path, offset,
+        `record has index ${index}, expected ${expected}`);
+    }
+    const term = recordTerm(buf, offset);
+    if (term < lastTerm) {
+      throw new CorruptLogError(segment.path, offset,
+        `entry ${index} has term ${term} < ${lastTerm}`);
+    }
+    table.push(term, offset);
+    lastTerm = term;
+    expected += 1;
+    offset = end;
+  }
+  return { endOffset: offset, fault: null, nextIndex: expected, lastTerm };
+}
+
+/** A bad record at scan.endOffset: cut it off if it is a torn tail, else refuse to open. */
+async function handleFault(
+  buf: Buffer,
+  segment: SegmentInfo,
+  scan: ScanResult,
+  isLast: boolean,
+  dataBytesMax: number,
+  repairs: string[],
+): Promise<void> {
+  const offset = scan.endOffset;
+  const reason = describeFault(scan.fault ?? 0 as RecordFault);
+  if (!isLast) throw new CorruptLogError(segment.path, offset, `${reason} in a sealed segment`);
+  if (intactRecordAfter(buf, offset + 1, buf.length, dataBytesMax)) {
+    throw new CorruptLogError(segment.path, offset, `${reason}, and intact records follow it`);
+  }
+  const handle = await open(segment.path, "r+");
+  try {
+    await handle.truncate(offset);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  repairs.push(`cut a torn tail of ${buf.length - offset} bytes from ${segment.path} at ` +
+    `offset ${offset} (${reason})`);
+}
+
+function checkCompactionTerm(
+  segments: readonly SegmentInfo[],
+  table: IndexTable,
+  firstIndex: LogIndex,
+  compactedTerm: Term,
+): void {
+  const point = firstIndex - 1;
+  if (point < table.firstIndex) return;
+  const term = table.term(point);
+  if (term === compactedTerm) return;
+  const holder = segments.filter((segment) => segment.baseIndex <= point).pop();
+  throw new CorruptLogError(holder?.path ?? "log", table.offset(point),
+    `entry ${point} has term ${term} but the compaction point says ${compactedTerm}`);
+}
+
+async function removeSegment(segment: SegmentInfo, why: string, repairs: string[]): Promise<void> {
+  await unlink(segment.path);
+  repairs.push(`removed ${segment.path} (${why})`);
+}

@@ -1,0 +1,75 @@
+// The process the crash test kills: it opens a store and runs a seeded random workload of
+// appends (synced or not), suffix and prefix deletions and term changes until SIGKILL. Each
+// operation is announced on stdout before it starts and confirmed after it resolves, with
+// synchronous writes, so the parent knows exactly what was promised when the kill landed.
+// Usage: node crash-child.js <kind> <dir> <seed>
+
+import { writeSync } from "node:fs";
+import { openStorage } from "../../../src/storage/open-storage.js";
+import type { Storage, StorageKind } from "../../../src/storage/types.js";
+import { seededRandom } from "../../../src/storage/conformance/fixtures.js";
+import { type WorkloadLine, formatLine, workloadEntry } from "./crash-workload.js";
+import { testSegmentBytes } from "./backends.js";
+
+function say(line: WorkloadLine): void {
+  const bytes = Buffer.from(`${formatLine(line)}\n`);
+  for (let written = 0; written < bytes.length;) {
+    try {
+      written += writeSync(1, bytes, written);
+    } catch (error) {
+      // The pipe may be non-blocking; wait for the parent to read rather than lose a line.
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+    }
+  }
+}
+
+async function step(storage: Storage, random: () => number): Promise<void> {
+  const { log, stable } = storage;
+  const roll = random();
+  const first = log.firstIndex();
+  const last = log.lastIndex();
+  const term = stable.get().hardState.term;
+  if (roll < 0.72) {
+    const from = last + 1;
+    const to = from + Math.floor(random() * 32);
+    const sync = random() < 0.7;
+    const entries = [];
+    for (let index = from; index <= to; index += 1) entries.push(workloadEntry(index, term));
+    say({ op: "A", from, to, term, sync });
+    await log.append(entries, { sync });
+    say({ op: "a", from, to, term, sync });
+  } else if (roll < 0.84 && last >= first) {
+    const from = Math.max(first, last - Math.floor(random() * 12));
+    say({ op: "T", from });
+    await log.truncateSuffix(from);
+    say({ op: "t", from });
+  } else if (roll < 0.9) {
+    const beyond = random() < 0.3;
+    const upTo = beyond ? last + 1 + Math.floor(random() * 5)
+      : first - 1 + Math.floor(random() * (last - first + 2));
+    const upToTerm = beyond ? term : await log.term(upTo);
+    say({ op: "P", upTo, term: upToTerm });
+    await log.truncatePrefix(upTo, upToTerm);
+    say({ op: "p", upTo, term: upToTerm });
+  } else {
+    say({ op: "S", term: term + 1 });
+    await stable.set({ hardState: { term: term + 1, vote: null, commit: 0 } });
+    say({ op: "s", term: term + 1 });
+  }
+}
+
+async function main(): Promise<void> {
+  const [kind, dir, seedText] = process.argv.slice(2);
+  if (kind === undefined || dir === undefined || seedText === undefined) {
+    throw new Error("usage: crash-child <kind> <dir> <seed>");
+  }
+  const options = kind === "wal"
+    ? { kind, dir, segmentBytes: testSegmentBytes * 8 } as const
+    : { kind: kind as Exclude<StorageKind, "memory" | "wal">, dir };
+  const storage = await openStorage(options);
+  const random = seededRandom(Number(seedText));
+  // Runs until the parent's SIGKILL; the parent never lets it finish.
+  for (;;) await step(storage, random);
+}
+
+await main();

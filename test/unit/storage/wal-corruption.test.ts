@@ -1,0 +1,166 @@
+// Proves the WAL's recovery rules: damage in the middle of the log (a flipped byte in a sealed
+// segment, or one followed by intact records, a missing segment, a bad segment header) makes
+// open fail with CorruptLogError naming the file and the record's offset, while a torn tail (a
+// last record cut short, garbage or zeros after the last record, a segment torn at creation)
+// is cut off durably and every complete record is kept.
+
+import assert from "node:assert/strict";
+import { rm, unlink, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { describe, it } from "node:test";
+import type { Entry } from "../../../src/core/types.js";
+import { makeEntries, plain, readAll } from "../../../src/storage/conformance/fixtures.js";
+import { CorruptLogError } from "../../../src/storage/errors.js";
+import { openStorage } from "../../../src/storage/open-storage.js";
+import type { Storage } from "../../../src/storage/types.js";
+import { recordHeaderBytes } from "../../../src/storage/wal/record.js";
+import { segmentHeaderBytes } from "../../../src/storage/wal/segment.js";
+import { makeTempDir } from "../../support/storage/backends.js";
+import {
+  appendBytes,
+  cutFile,
+  fileSize,
+  flipByte,
+  segmentPaths,
+} from "../../support/storage/files.js";
+
+const segmentBytes = 2048;
+const entrySize = 100;
+const recordSize = recordHeaderBytes + entrySize;
+
+function openWal(dir: string): Promise<Storage> {
+  return openStorage({ kind: "wal", dir, segmentBytes });
+}
+
+/** A WAL holding entries 1..count written one per batch; returns its directory. */
+async function walWith(count: number): Promise<{ dir: string; entries: Entry[] }> {
+  const dir = await makeTempDir("wal-corruption");
+  const entries = makeEntries(1, count, 1, entrySize);
+  const storage = await openWal(dir);
+  for (const entry of entries) await storage.log.append([entry], { sync: true });
+  await storage.close();
+  return { dir, entries };
+}
+
+/** Offset of the k-th record (0-based) in a segment. */
+function recordOffset(k: number): number {
+  return segmentHeaderBytes + k * recordSize;
+}
+
+async function expectCorrupt(dir: string, file: string, offset: number): Promise<CorruptLogError> {
+  const error: unknown = await openWal(dir).then(
+    async (storage) => { await storage.close(); return null; },
+    (caught: unknown) => caught);
+  assert.ok(error instanceof CorruptLogError, `expected CorruptLogError, got ${String(error)}`);
+  assert.equal(error.code, "CORRUPT_LOG");
+  assert.equal(error.file, file);
+  assert.equal(error.offset, offset);
+  assert.match(error.message, new RegExp(`${basename(file)} at offset ${offset}`));
+  return error;
+}
+
+/** Opens, checks the content and that something was repaired, then reopens cleanly. */
+async function expectRepaired(dir: string, expected: readonly Entry[]): Promise<void> {
+  const storage = await openWal(dir);
+  try {
+    assert.equal(storage.repairs.length, 1, `repairs: ${storage.repairs.join("; ")}`);
+    assert.deepEqual(plain(await readAll(storage)), plain(expected));
+    const next = makeEntries(expected.length + 1, expected.length + 2, 2, entrySize);
+    await storage.log.append(next, { sync: true });
+  } finally {
+    await storage.close();
+  }
+  const again = await openWal(dir);
+  assert.deepEqual(again.repairs, []);
+  assert.equal(again.log.lastIndex(), expected.length + 2);
+  await again.close();
+}
+
+describe("WAL mid-log corruption", () => {
+  it("a flipped byte in a sealed segment fails open, naming file and offset", async () => {
+    const { dir } = await walWith(60);
+    const [first] = await segmentPaths(dir);
+    assert.ok(first !== undefined);
+    await flipByte(first, recordOffset(3) + recordHeaderBytes + 40);
+    await expectCorrupt(dir, first, recordOffset(3));
+    await rm(dir, { recursive: true });
+  });
+
+  it("a flipped byte in the last segment with intact records after it fails open", async () => {
+    const { dir } = await walWith(60);
+    const last = (await segmentPaths(dir)).pop();
+    assert.ok(last !== undefined);
+    await flipByte(last, recordOffset(1) + 6);
+    const error = await expectCorrupt(dir, last, recordOffset(1));
+    assert.match(error.reason, /intact records follow/);
+    await rm(dir, { recursive: true });
+  });
+
+  it("a missing segment in the middle fails open, naming the segment after the gap", async () => {
+    const { dir } = await walWith(60);
+    const segments = await segmentPaths(dir);
+    assert.ok(segments.length >= 3, `only ${segments.length} segments`);
+    await unlink(segments[1] ?? "");
+    await expectCorrupt(dir, segments[2] ?? "", 0);
+    await rm(dir, { recursive: true });
+  });
+
+  it("a damaged header of a sealed segment fails open at offset 0", async () => {
+    const { dir } = await walWith(60);
+    const [first] = await segmentPaths(dir);
+    assert.ok(first !== undefined);
+    await flipByte(first, 3);
+    await expectCorrupt(dir, first, 0);
+    await rm(dir, { recursive: true });
+  });
+
+});
+
+describe("WAL torn tails", () => {
+  it("a last record cut short is cut off and every complete record kept", async () => {
+    const { dir, entries } = await walWith(60);
+    const last = (await segmentPaths(dir)).pop() ?? "";
+    await cutFile(last, (await fileSize(last)) - 37);
+    await expectRepaired(dir, entries.slice(0, 59));
+    await rm(dir, { recursive: true });
+  });
+
+  it("a bad checksum in the very last record is treated as a torn tail", async () => {
+    const { dir, entries } = await walWith(60);
+    const last = (await segmentPaths(dir)).pop() ?? "";
+    await flipByte(last, (await fileSize(last)) - 5);
+    await expectRepaired(dir, entries.slice(0, 59));
+    await rm(dir, { recursive: true });
+  });
+
+  it("zeros or a partial header after the last record are cut off", async () => {
+    const { dir, entries } = await walWith(30);
+    const last = (await segmentPaths(dir)).pop() ?? "";
+    await appendBytes(last, new Uint8Array(4096));
+    await expectRepaired(dir, entries);
+    await appendBytes(last, Buffer.from([7, 0, 0, 0, 99, 0, 0]));
+    await expectRepaired(dir, [...entries, ...makeEntries(31, 32, 2, entrySize)]);
+    await rm(dir, { recursive: true });
+  });
+
+  it("a last segment torn while being created is removed", async () => {
+    const { dir, entries } = await walWith(30);
+    const next = join(dir, "log", `${String(31).padStart(20, "0")}.wal`);
+    await writeFile(next, Buffer.from("RSWAL"));
+    await expectRepaired(dir, entries);
+    await rm(dir, { recursive: true });
+  });
+
+  it("a record damaged after open is reported by the read, naming file and offset", async () => {
+    const { dir } = await walWith(10);
+    const storage = await openWal(dir);
+    const [first] = await segmentPaths(dir);
+    assert.ok(first !== undefined);
+    await flipByte(first, recordOffset(4) + recordHeaderBytes + 1);
+    await assert.rejects(storage.log.entries(1, 11, 1e9),
+      (error: unknown) => error instanceof CorruptLogError && error.offset === recordOffset(4));
+    assert.equal((await storage.log.entries(1, 5, 1e9)).length, 4);
+    await storage.close();
+    await rm(dir, { recursive: true });
+  });
+});
