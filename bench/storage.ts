@@ -1,6 +1,7 @@
 // `npm run bench -- storage [--seconds N] [--dir D] [--backends wal,lmdb,level]
 //  [--open-entries N]`: for each disk backend, synced appends of 256-byte entries at batch
-// sizes 1, 16 and 256, the time to open a store of N entries (default 1,000,000), and the
+// sizes 1, 16 and 256 with one append in flight (`clients` null), batch 256 with 4 concurrent
+// appenders (`clients` 4), the time to open a store of N entries (default 1,000,000), and the
 // sequential read-back of that store; plus the disk's own limits, as ratios. One JSON line per
 // case. Data goes to a temporary directory that is removed afterwards.
 
@@ -15,7 +16,10 @@ import { type BenchLine, latency, parseOptions, printLine, round } from "./repor
 
 type DiskKind = "wal" | "lmdb" | "level";
 const entryBytes = 256;
+/** Sequential cases: one append in flight (`clients` null). */
 const batchSizes = [1, 16, 256] as const;
+/** [batch, clients]: concurrent appenders, what a pipelining driver or several groups do. */
+const concurrentCases = [[256, 4]] as const;
 const payload = Buffer.alloc(entryBytes, 0x5c);
 
 function entriesFrom(index: number, count: number): Entry[] {
@@ -31,17 +35,29 @@ function base(backend: DiskKind, name: string, batch: number | null) {
     errors: 0 } as const;
 }
 
-async function appendCase(kind: DiskKind, dir: string, batch: number, seconds: number,
-  disk: DiskLimits): Promise<BenchLine> {
+/**
+ * Synced appends of `batch` entries by `clients` appenders, each with one append in flight and
+ * issuing its next as soon as its last resolved. With one client this is the plain sequential
+ * case; with more, appends overlap and a backend may cover several with one fsync (group
+ * commit). Indexes are handed out in call order, which is the order a store accepts them in.
+ */
+async function appendCase(kind: DiskKind, dir: string, batch: number, clients: number,
+  seconds: number, disk: DiskLimits): Promise<BenchLine> {
   const storage = await openStorage({ kind, dir });
   const samples: number[] = [];
+  let next = storage.log.lastIndex() + 1;
   const start = performance.now();
-  try {
+  const client = async (): Promise<void> => {
     while (performance.now() - start < seconds * 1000) {
       const t0 = performance.now();
-      await storage.log.append(entriesFrom(storage.log.lastIndex() + 1, batch), { sync: true });
+      const entries = entriesFrom(next, batch);
+      next += batch;
+      await storage.log.append(entries, { sync: true });
       samples.push(performance.now() - t0);
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: clients }, client));
   } finally {
     await storage.close();
   }
@@ -51,9 +67,10 @@ async function appendCase(kind: DiskKind, dir: string, batch: number, seconds: n
   // Small batches are bound by fsyncs, large ones by bandwidth: compare each with that limit.
   const byBandwidth = batch >= 256;
   const ratio = byBandwidth ? mbPerSec / disk.seqMbPerSec : batchesPerSec / disk.fsyncPerSec;
-  return { ...base(kind, "append", batch), opsPerSec: round(batchesPerSec * batch, 1),
-    mbPerSec: round(mbPerSec), ...latency(samples), seconds: round(elapsed), ratio: round(ratio),
-    ratioTo: "disk", ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync" };
+  return { ...base(kind, "append", batch), clients: clients === 1 ? null : clients,
+    opsPerSec: round(batchesPerSec * batch, 1), mbPerSec: round(mbPerSec), ...latency(samples),
+    seconds: round(elapsed), ratio: round(ratio), ratioTo: "disk",
+    ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync" };
 }
 
 /** Fills a store with `count` entries (unsynced batches, one final sync). */
@@ -110,7 +127,11 @@ export async function run(args: readonly string[]): Promise<void> {
     for (const kind of backends) {
       for (const batch of batchSizes) {
         const dir = join(root, `${kind}-append-${batch}`);
-        printLine(await appendCase(kind, dir, batch, seconds, disk));
+        printLine(await appendCase(kind, dir, batch, 1, seconds, disk));
+      }
+      for (const [batch, clients] of concurrentCases) {
+        const dir = join(root, `${kind}-append-${batch}x${clients}`);
+        printLine(await appendCase(kind, dir, batch, clients, seconds, disk));
       }
       for (const line of await openAndReadCases(kind, join(root, `${kind}-open`), openEntries)) {
         printLine(line);

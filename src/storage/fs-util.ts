@@ -77,6 +77,24 @@ export async function writeFully(
   }
 }
 
+/** Writes `buffers` back to back at `position`, with one writev() unless it comes up short. */
+export async function writevFully(
+  handle: FileHandle,
+  buffers: readonly Buffer[],
+  position: number,
+): Promise<number> {
+  let total = 0;
+  for (const buffer of buffers) total += buffer.length;
+  const { bytesWritten } = await handle.writev(buffers as Buffer[], position);
+  assert(bytesWritten <= total, `writev wrote ${bytesWritten} of ${total} bytes`);
+  if (bytesWritten < total) {
+    // A short writev (or more buffers than IOV_MAX): write the rest in one piece.
+    const rest = Buffer.concat(buffers).subarray(bytesWritten);
+    await writeFully(handle, rest, position + bytesWritten);
+  }
+  return total;
+}
+
 /** Reads exactly `length` bytes at `position`; returns fewer only at the end of the file. */
 export async function readFully(
   handle: FileHandle,

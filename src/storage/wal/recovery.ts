@@ -1,14 +1,15 @@
 // Opening a WAL directory: validate every segment and record, rebuild the in-memory index, and
 // decide between the two kinds of damage a log can show (see README.md, "Recovery rules"):
 // - a torn tail: the last segment ends in a bad or partial record with nothing intact after it.
-//   That is what a crash during an append leaves; those entries were never synced, so the tail
-//   is cut off and the store opens.
+//   That is what a crash during a write leaves (a record frames a whole write, so a torn write
+//   is one bad last record); none of it was synced, so the tail is cut off and the store opens.
 // - corruption: a bad record in any other segment, or one followed by intact records, or records
 //   and segments that do not follow each other. Synced data is damaged; open fails with
 //   CorruptLogError naming the file and offset, and the node must be repaired from its peers.
 
 import { open, readFile, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { assert } from "../../assert.js";
 import type { LogIndex, Term } from "../../core/types.js";
 import { CorruptLogError } from "../errors.js";
 import { fsyncDirectory } from "../fs-util.js";
@@ -16,11 +17,13 @@ import { initialCompactionPoint, readCompactionPoint } from "../compaction-point
 import { IndexTable } from "./index-table.js";
 import {
   type RecordFault,
+  type RecordLimits,
   checkRecord,
   describeFault,
   intactRecordAfter,
-  recordIndex,
-  recordTerm,
+  isCutRecord,
+  recordFirstIndex,
+  walkEntries,
 } from "./record.js";
 import { checkSegmentHeader, parseSegmentName, segmentHeaderBytes } from "./segment.js";
 
@@ -47,7 +50,7 @@ interface ScanResult {
   readonly lastTerm: Term;
 }
 
-export async function recoverWal(dir: string, dataBytesMax: number): Promise<RecoveredWal> {
+export async function recoverWal(dir: string, limits: RecordLimits): Promise<RecoveredWal> {
   const point = (await readCompactionPoint(dir)) ?? initialCompactionPoint;
   const { firstIndex, compactedTerm } = point;
   const repairs: string[] = [];
@@ -58,7 +61,7 @@ export async function recoverWal(dir: string, dataBytesMax: number): Promise<Rec
       `entries ${firstIndex}..${first.baseIndex - 1} are missing (first index ${firstIndex})`);
   }
   const table = new IndexTable(first?.baseIndex ?? firstIndex);
-  const live = await scanSegments(segments, table, dataBytesMax, repairs);
+  const live = await scanSegments(segments, table, limits, repairs);
   if (table.lastIndex < firstIndex) {
     // Everything left is at or before the compaction point: a compaction was cut short.
     for (const segment of live) await removeSegment(segment, "compacted", repairs);
@@ -101,7 +104,7 @@ async function dropCompactedSegments(
 async function scanSegments(
   segments: SegmentInfo[],
   table: IndexTable,
-  dataBytesMax: number,
+  limits: RecordLimits,
   repairs: string[],
 ): Promise<SegmentInfo[]> {
   const live: SegmentInfo[] = [];
@@ -121,9 +124,9 @@ async function scanSegments(
       }
       throw new CorruptLogError(segment.path, 0, headerFault);
     }
-    const scan = scanRecords(buf, segment, table, lastTerm, dataBytesMax);
+    const scan = scanRecords(buf, segment, table, lastTerm, limits);
     segment.endOffset = scan.endOffset;
-    if (scan.fault !== null) await handleFault(buf, segment, scan, isLast, dataBytesMax, repairs);
+    if (scan.fault !== null) await handleFault(buf, segment, scan, isLast, limits, repairs);
     const following = segments[position + 1];
     if (following !== undefined && following.baseIndex !== scan.nextIndex) {
       const previousEnd = scan.nextIndex - 1;
@@ -144,35 +147,46 @@ function prefetch(segment: SegmentInfo | undefined): Promise<Buffer> | null {
   return reading;
 }
 
-/** Walks the records of one segment, pushing each into the table. */
+/** Walks the records of one segment, pushing each entry into the table. */
 function scanRecords(
   buf: Buffer,
   segment: SegmentInfo,
   table: IndexTable,
   previousTerm: Term,
-  dataBytesMax: number,
+  limits: RecordLimits,
 ): ScanResult {
   let offset = segmentHeaderBytes;
   let expected = segment.baseIndex;
   let lastTerm = previousTerm;
   while (offset < buf.length) {
-    const end = checkRecord(buf, offset, buf.length, dataBytesMax);
+    const end = checkRecord(buf, offset, buf.length, limits);
     if (end < 0) {
       return { endOffset: offset, fault: end as RecordFault, nextIndex: expected, lastTerm };
     }
-    const index = recordIndex(buf, offset);
-    if (index !== expected) {
-      throw new CorruptLogError(segment.path, offset,
-        `record has index ${index}, expected ${expected}`);
+    const first = recordFirstIndex(buf, offset);
+    const corrupt = (reason: string) => new CorruptLogError(segment.path, offset, reason);
+    if (isCutRecord(buf, offset)) {
+      // Only written for a cut inside the previous record, so it must fall within this segment.
+      if (!(first > segment.baseIndex && first < expected)) {
+        throw corrupt(`cut record at ${first} outside ${segment.baseIndex + 1}..${expected - 1}`);
+      }
+      table.truncateFrom(first);
+      expected = first;
+      lastTerm = table.term(first - 1);
+    } else if (first !== expected) {
+      throw corrupt(`record starts at index ${first}, expected ${expected}`);
     }
-    const term = recordTerm(buf, offset);
-    if (term < lastTerm) {
-      throw new CorruptLogError(segment.path, offset,
-        `entry ${index} has term ${term} < ${lastTerm}`);
-    }
-    table.push(term, offset);
-    lastTerm = term;
-    expected += 1;
+    const indexBefore = expected;
+    const structureFault = walkEntries(buf, offset, end, limits, (term, at, dataBytes) => {
+      if (term < lastTerm) throw corrupt(`entry ${expected} has term ${term} < ${lastTerm}`);
+      table.push(term, at, offset, dataBytes);
+      lastTerm = term;
+      expected += 1;
+    });
+    if (structureFault !== null) throw corrupt(structureFault);
+    assert(table.lastIndex === expected - 1, () =>
+      `table ends at ${table.lastIndex}, not ${expected - 1}`);
+    assert(expected >= indexBefore, () => `record at ${offset} moved the index back`);
     offset = end;
   }
   return { endOffset: offset, fault: null, nextIndex: expected, lastTerm };
@@ -184,13 +198,13 @@ async function handleFault(
   segment: SegmentInfo,
   scan: ScanResult,
   isLast: boolean,
-  dataBytesMax: number,
+  limits: RecordLimits,
   repairs: string[],
 ): Promise<void> {
   const offset = scan.endOffset;
   const reason = describeFault(scan.fault ?? 0 as RecordFault);
   if (!isLast) throw new CorruptLogError(segment.path, offset, `${reason} in a sealed segment`);
-  if (intactRecordAfter(buf, offset + 1, buf.length, dataBytesMax)) {
+  if (intactRecordAfter(buf, offset + 1, buf.length, limits)) {
     throw new CorruptLogError(segment.path, offset, `${reason}, and intact records follow it`);
   }
   const handle = await open(segment.path, "r+");

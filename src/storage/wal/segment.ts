@@ -2,7 +2,7 @@
 // <baseIndex as 20 zero-padded digits>.wal, so a directory listing sorts in log order, and
 // starts with a 32-byte header:
 //
-//   0  "RSWALSEG"   8  u32 version (1)   12 u32 zero   16 u64 baseIndex
+//   0  "RSWALSEG"   8  u32 version (2)   12 u32 zero   16 u64 baseIndex
 //   24 u32 crc32c of bytes 0..24         28 u32 zero
 //
 // followed by records (record.ts) for baseIndex, baseIndex + 1, ... with no gaps.
@@ -12,7 +12,11 @@ import { readU64, writeU64 } from "../binary.js";
 
 export const segmentHeaderBytes = 32;
 const magic = Buffer.from("RSWALSEG", "latin1");
-const version = 1;
+/**
+ * 2: records frame whole writes (record.ts). Version 1 (one record per entry) is refused with
+ * CorruptLogError rather than misread: its records would look like a torn tail and be cut off.
+ */
+const version = 2;
 const namePattern = /^(\d{20})\.wal$/;
 
 export function segmentName(baseIndex: number): string {

@@ -1,6 +1,9 @@
 // The WAL LogStore: a segmented append-only log (format in record.ts, segment.ts, README.md).
-// A batch is one write() and, with `sync`, one fdatasync. Suffix deletion truncates the file and
-// fsyncs before it resolves, so a crash cannot bring deleted entries back behind newer ones.
+// Appends go through group commit (group-commit.ts): one append, or every append that queued
+// while the previous write or fdatasync was in flight, is one write() of one record and, with
+// `sync`, one fdatasync. Every other operation first waits for the appends before it to settle.
+// Suffix deletion truncates and fsyncs before it resolves, so a crash cannot bring deleted
+// entries back behind newer ones.
 // Prefix deletion records the compaction point, then unlinks whole segments. Any write or fsync
 // error stops the store for good (StorageFailedError): after a failed fsync the page cache cannot
 // be trusted, so a retry could report lost data as durable.
@@ -8,10 +11,10 @@
 import { type FileHandle, open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { AssertionError, assert } from "../../assert.js";
-import { type Entry, type LogIndex, type Term, entryBytes } from "../../core/types.js";
+import type { Entry, LogIndex, Term } from "../../core/types.js";
 import { ConfigError, RaftStoreError } from "../../errors.js";
-import { CorruptLogError, StorageClosedError, StorageFailedError } from "../errors.js";
-import { ensureDirectory, fsyncDirectory, readFully, writeFully } from "../fs-util.js";
+import { StorageClosedError, StorageFailedError } from "../errors.js";
+import { ensureDirectory, fsyncDirectory, writeFully, writevFully } from "../fs-util.js";
 import {
   type LogBounds,
   checkAppend,
@@ -23,23 +26,28 @@ import {
 import { SerialQueue } from "../serial-queue.js";
 import type { AppendOptions, LogStore } from "../types.js";
 import { writeCompactionPoint } from "../compaction-point.js";
+import { GroupCommit } from "./group-commit.js";
 import type { IndexTable } from "./index-table.js";
 import {
-  checkRecord,
-  decodeRecord,
-  describeFault,
-  encodeRecords,
-  recordBytes,
+  type RecordLimits,
+  type EntryRun,
+  encodeRuns,
+  entryHeaderBytes,
+  frameRecords,
   recordHeaderBytes,
-  type RecordFault,
+  recordLimits,
 } from "./record.js";
 import { type SegmentInfo, recoverWal } from "./recovery.js";
 import { encodeSegmentHeader, segmentHeaderBytes, segmentName } from "./segment.js";
+import { readSegmentRange, stopWithin } from "./wal-reader.js";
+import { cutInsideRecord, indexWritten } from "./wal-writes.js";
 
 export interface WalOptions {
   readonly dir: string;
   readonly segmentBytes: number;
   readonly entryBytesMax: number;
+  /** Where a write is split into records (default 1 MiB): bounds what a read of one entry loads. */
+  readonly recordBytesTarget?: number;
 }
 
 interface Segment extends SegmentInfo {
@@ -48,35 +56,55 @@ interface Segment extends SegmentInfo {
 
 /** Sealed segments keep a read handle open; past this many, they are closed and reopened lazily. */
 const handlesMax = 16;
-/** entryBytes() of an entry beyond its payload: what a byte budget charges per entry. */
-const entryOverheadBytes = entryBytes({ term: 0, index: 0, type: 0, data: new Uint8Array(0) });
+const defaultRecordBytesTarget = 1024 * 1024;
+/** One group commit writes at most this much (it always takes at least one append). */
+const groupBytesMax = 16 * 1024 * 1024;
+/** Appends accepted but not written yet; past this, append() waits (backpressure). */
+const pendingBytesMax = 64 * 1024 * 1024;
 
 export class WalLogStore implements LogStore {
   private readonly queue = new SerialQueue();
+  private readonly commits: GroupCommit<readonly EntryRun[]>;
   private status: "open" | "closed" | "failed" = "open";
   private activeDirty = false;
   private openHandles = 0;
+  /** The last entry accepted by append(): written, or waiting in group commit. */
+  private acceptedIndex: LogIndex;
+  private acceptedTerm: Term;
+  private readonly recordBytesTarget: number;
 
   private constructor(
     private readonly options: WalOptions,
+    private readonly limits: RecordLimits,
     private readonly segments: Segment[],
     private readonly table: IndexTable,
     private compactedTerm: Term,
     /** What recovery repaired on open (torn tails cut), for the operator's log. */
     readonly repairs: readonly string[],
-  ) {}
+  ) {
+    this.recordBytesTarget = options.recordBytesTarget ?? defaultRecordBytesTarget;
+    this.commits = new GroupCommit((appends, sync) => this.writeGroup(appends, sync),
+      groupBytesMax);
+    this.acceptedIndex = table.lastIndex;
+    this.acceptedTerm = this.termAt(table.lastIndex);
+  }
 
   static async open(options: WalOptions): Promise<WalLogStore> {
     if (!(options.segmentBytes >= 64)) {
       throw new ConfigError(`segmentBytes ${options.segmentBytes} < 64`);
     }
-    if (!(options.entryBytesMax >= 1)) {
-      throw new ConfigError(`entryBytesMax ${options.entryBytesMax} < 1`);
+    if (!(options.entryBytesMax >= 1 && options.entryBytesMax <= 2 ** 31)) {
+      throw new ConfigError(`entryBytesMax ${options.entryBytesMax} outside 1..2^31`);
+    }
+    const target = options.recordBytesTarget ?? defaultRecordBytesTarget;
+    if (!(target >= recordHeaderBytes && target <= 2 ** 31)) {
+      throw new ConfigError(`recordBytesTarget ${target} outside ${recordHeaderBytes}..2^31`);
     }
     await ensureDirectory(options.dir);
-    const recovered = await recoverWal(options.dir, options.entryBytesMax);
+    const limits = recordLimits(options.entryBytesMax, target);
+    const recovered = await recoverWal(options.dir, limits);
     const segments = recovered.segments.map((info) => ({ ...info, handle: null }));
-    return new WalLogStore(options, segments, recovered.table, recovered.compactedTerm,
+    return new WalLogStore(options, limits, segments, recovered.table, recovered.compactedTerm,
       recovered.repairs);
   }
 
@@ -90,6 +118,7 @@ export class WalLogStore implements LogStore {
 
   term(index: LogIndex): Promise<Term> {
     return this.queue.run(async () => {
+      await this.commits.idle();
       this.checkOpen();
       checkTermIndex(this.bounds(), index);
       return this.termAt(index);
@@ -98,43 +127,68 @@ export class WalLogStore implements LogStore {
 
   entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Promise<Entry[]> {
     return this.queue.run(async () => {
+      await this.commits.idle();
       this.checkOpen();
       if (!checkRange(this.bounds(), lo, hi, bytesMax)) return [];
       return this.guard("read", () => this.readEntries(lo, hi, bytesMax));
     });
   }
 
+  /**
+   * Accepts the batch in call order (checks run against earlier accepted appends, written or
+   * not) and hands it to group commit; resolves once the group holding it is written and, when
+   * any append in that group asked for sync, fdatasynced.
+   */
   append(entries: readonly Entry[], options: AppendOptions): Promise<void> {
-    return this.queue.run(async () => {
+    const accepted = this.queue.run(async () => {
       this.checkOpen();
-      checkAppend(this.bounds(), entries, this.options.entryBytesMax);
-      if (entries.length > 0) await this.guard("append", () => this.writeBatch(entries));
-      if (options.sync && this.activeDirty) await this.guard("fdatasync", () => this.syncActive());
+      const bounds = { ...this.bounds(), lastIndex: this.acceptedIndex,
+        lastTerm: this.acceptedTerm };
+      checkAppend(bounds, entries, this.options.entryBytesMax);
+      if (this.commits.pendingBytes >= pendingBytesMax) await this.commits.idle();
+      this.checkOpen();
+      const last = entries[entries.length - 1];
+      if (last !== undefined) {
+        this.acceptedIndex = last.index;
+        this.acceptedTerm = last.term;
+      }
+      // Encoded now, while an earlier group's write or fdatasync may still be in flight.
+      const runs = entries.length > 0 ? encodeRuns(entries, this.recordBytesTarget) : [];
+      let bytes = 0;
+      for (const run of runs) bytes += run.bytes.length;
+      // Wrapped so the queue moves on now: the next append may join this one's group.
+      return { written: this.commits.submit(runs, options.sync, bytes) };
     });
+    return accepted.then((result) => result.written);
   }
 
   truncateSuffix(fromIndex: LogIndex): Promise<void> {
     return this.queue.run(async () => {
+      await this.commits.idle();
       this.checkOpen();
       if (!checkTruncateSuffix(this.bounds(), fromIndex)) return;
       await this.guard("truncateSuffix", () => this.cutSuffix(fromIndex));
+      this.resetAccepted();
     });
   }
 
   truncatePrefix(upToIndex: LogIndex, upToTerm: Term): Promise<void> {
     return this.queue.run(async () => {
+      await this.commits.idle();
       this.checkOpen();
       const bounds = this.bounds();
       const known = upToIndex >= bounds.firstIndex - 1 && upToIndex <= bounds.lastIndex;
       const termAt = known ? this.termAt(upToIndex) : null;
       if (!checkTruncatePrefix(bounds, upToIndex, upToTerm, termAt)) return;
       await this.guard("truncatePrefix", () => this.cutPrefix(upToIndex, upToTerm));
+      this.resetAccepted();
     });
   }
 
   /** Syncs anything unsynced (a clean shutdown loses nothing) and closes every file. */
   close(): Promise<void> {
     return this.queue.run(async () => {
+      await this.commits.idle();
       if (this.status === "closed") return;
       const syncFirst = this.status === "open" && this.activeDirty;
       this.status = "closed";
@@ -143,19 +197,35 @@ export class WalLogStore implements LogStore {
     });
   }
 
-  private async writeBatch(entries: readonly Entry[]): Promise<void> {
+  /** Group commit's writer: one writev() of the whole group, then one fdatasync if asked. */
+  private async writeGroup(appends: readonly (readonly EntryRun[])[], sync: boolean):
+    Promise<void> {
+    try {
+      await this.guard("append", async () => {
+        const runs = appends.flat();
+        if (runs.length > 0) await this.writeRecords(runs);
+        if (sync && this.activeDirty) await this.syncActive();
+      });
+    } catch (error) {
+      // Whatever failed, appends behind this group are already rejected: stop the store.
+      if (this.status === "open") this.status = "failed";
+      throw error;
+    }
+  }
+
+  private async writeRecords(runs: readonly EntryRun[]): Promise<void> {
     let active = this.segments[this.segments.length - 1];
     if (active === undefined || active.endOffset >= this.options.segmentBytes) {
       active = await this.roll(active);
     }
     const handle = await this.handleOf(active);
-    await writeFully(handle, encodeRecords(entries), active.endOffset);
-    let offset = active.endOffset;
-    for (const entry of entries) {
-      this.table.push(entry.term, offset);
-      offset += recordBytes(entry);
-    }
-    active.endOffset = offset;
+    const records = frameRecords(runs, this.recordBytesTarget);
+    const buffers = records.flatMap((record) => [record.header, ...record.runs.map((run) =>
+      run.bytes)]);
+    const written = await writevFully(handle, buffers, active.endOffset);
+    const end = indexWritten(this.table, records, active.endOffset);
+    assert(end === active.endOffset + written, () => `indexed to ${end}, wrote ${written} bytes`);
+    active.endOffset = end;
     this.activeDirty = true;
   }
 
@@ -192,11 +262,17 @@ export class WalLogStore implements LogStore {
     const doomed = this.segments.splice(position + 1).reverse();
     for (const segment of doomed) await this.removeSegment(segment);
     if (doomed.length > 0) await fsyncDirectory(this.options.dir);
-    const offset = this.table.offset(fromIndex);
     const handle = await this.handleOf(keep);
-    await handle.truncate(offset);
-    await handle.datasync();
-    keep.endOffset = offset;
+    const recordStart = this.table.recordStart(fromIndex);
+    if (this.table.offset(fromIndex) === recordStart + recordHeaderBytes) {
+      // The cut opens its record: drop the record and everything after it.
+      await handle.truncate(recordStart);
+      await handle.datasync();
+      keep.endOffset = recordStart;
+    } else {
+      const entryEnd = this.table.offset(fromIndex) + entryHeaderBytes;
+      keep.endOffset = await cutInsideRecord(handle, keep, recordStart, entryEnd, fromIndex);
+    }
     this.table.truncateFrom(fromIndex);
     this.activeDirty = false;
     assert(this.lastIndex() === fromIndex - 1, () =>
@@ -224,50 +300,22 @@ export class WalLogStore implements LogStore {
     for (let position = this.segmentPosition(lo); index < hi; position += 1) {
       const segment = this.segments[position];
       assert(segment !== undefined, `no segment for entry ${index}`);
-      const segmentNext = this.segmentNextIndex(position);
-      const stopAt = Math.min(hi, segmentNext);
-      let stop = index;
-      let endOffset = this.table.offset(index);
-      while (stop < stopAt) {
-        const recordEnd = stop + 1 < segmentNext ? this.table.offset(stop + 1) : segment.endOffset;
-        const bytes = recordEnd - this.table.offset(stop) - recordHeaderBytes + entryOverheadBytes;
-        if (result.length + stop - index > 0 && bytes > budget) break;
-        budget -= bytes;
-        stop += 1;
-        endOffset = recordEnd;
+      const stopAt = Math.min(hi, this.segmentNextIndex(position));
+      const { stop, budgetLeft } = stopWithin(this.table, index, stopAt, budget,
+        result.length === 0);
+      budget = budgetLeft;
+      if (stop > index) {
+        const handle = await this.handleOf(segment);
+        const read = await readSegmentRange(handle, segment.path, this.table, index, stop,
+          this.limits);
+        for (const entry of read) result.push(entry);
       }
-      if (stop > index) result.push(...(await this.readRecords(segment, index, stop, endOffset)));
       if (stop < stopAt) break;
       index = stop;
     }
     assert(result.length > 0, `read of ${lo}..${hi} returned nothing`);
+    assert(result[0]?.index === lo, () => `read of ${lo}..${hi} started at ${result[0]?.index}`);
     return result;
-  }
-
-  /** Reads and verifies the records for entries from..to-1, which end at endOffset. */
-  private async readRecords(
-    segment: Segment,
-    from: LogIndex,
-    to: LogIndex,
-    endOffset: number,
-  ): Promise<Entry[]> {
-    const start = this.table.offset(from);
-    const handle = await this.handleOf(segment);
-    const buf = await readFully(handle, endOffset - start, start);
-    const entries: Entry[] = [];
-    let offset = 0;
-    for (let index = from; index < to; index += 1) {
-      const end = checkRecord(buf, offset, buf.length, this.options.entryBytesMax);
-      const fault = end < 0 ? describeFault(end as RecordFault) : null;
-      const entry = fault === null ? decodeRecord(buf, offset) : null;
-      if (entry === null || entry.index !== index) {
-        throw new CorruptLogError(segment.path, start + offset,
-          fault ?? `record has index ${entry?.index}, expected ${index}`);
-      }
-      entries.push(entry);
-      offset = end;
-    }
-    return entries;
   }
 
   /** Position in `segments` of the segment holding `index`. */
@@ -314,6 +362,12 @@ export class WalLogStore implements LogStore {
 
   private termAt(index: LogIndex): Term {
     return index === this.table.firstIndex - 1 ? this.compactedTerm : this.table.term(index);
+  }
+
+  /** After a deletion, nothing is waiting: what is accepted is what the table holds. */
+  private resetAccepted(): void {
+    this.acceptedIndex = this.table.lastIndex;
+    this.acceptedTerm = this.termAt(this.acceptedIndex);
   }
 
   private bounds(): LogBounds {

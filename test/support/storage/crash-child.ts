@@ -1,5 +1,6 @@
 // The process the crash test kills: it opens a store and runs a seeded random workload of
-// appends (synced or not), suffix and prefix deletions and term changes until SIGKILL. Each
+// appends (synced or not, sometimes several in flight), suffix and prefix deletions and term
+// changes until SIGKILL. Each
 // operation is announced on stdout before it starts and confirmed after it resolves, with
 // synchronous writes, so the parent knows exactly what was promised when the kill landed.
 // Usage: node crash-child.js <kind> <dir> <seed>
@@ -23,6 +24,14 @@ function say(line: WorkloadLine): void {
   }
 }
 
+/** Announces, issues and (once it resolves) confirms one append; does not wait to return. */
+function append(storage: Storage, from: number, to: number, term: number, sync: boolean) {
+  const entries = [];
+  for (let index = from; index <= to; index += 1) entries.push(workloadEntry(index, term));
+  say({ op: "A", from, to, term, sync });
+  return storage.log.append(entries, { sync }).then(() => say({ op: "a", from, to, term, sync }));
+}
+
 async function step(storage: Storage, random: () => number): Promise<void> {
   const { log, stable } = storage;
   const roll = random();
@@ -30,14 +39,17 @@ async function step(storage: Storage, random: () => number): Promise<void> {
   const last = log.lastIndex();
   const term = stable.get().hardState.term;
   if (roll < 0.72) {
-    const from = last + 1;
-    const to = from + Math.floor(random() * 32);
-    const sync = random() < 0.7;
-    const entries = [];
-    for (let index = from; index <= to; index += 1) entries.push(workloadEntry(index, term));
-    say({ op: "A", from, to, term, sync });
-    await log.append(entries, { sync });
-    say({ op: "a", from, to, term, sync });
+    // Sometimes several appends in flight at once, as a pipelining driver issues them: the WAL
+    // writes those queued behind an fdatasync as one group.
+    const inFlight = random() < 0.3 ? 2 + Math.floor(random() * 3) : 1;
+    const appends: Promise<void>[] = [];
+    let from = last + 1;
+    for (let k = 0; k < inFlight; k += 1) {
+      const to = from + Math.floor(random() * 32);
+      appends.push(append(storage, from, to, term, random() < 0.7));
+      from = to + 1;
+    }
+    await Promise.all(appends);
   } else if (roll < 0.84 && last >= first) {
     const from = Math.max(first, last - Math.floor(random() * 12));
     say({ op: "T", from });

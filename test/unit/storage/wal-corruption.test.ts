@@ -1,19 +1,25 @@
 // Proves the WAL's recovery rules: damage in the middle of the log (a flipped byte in a sealed
-// segment, or one followed by intact records, a missing segment, a bad segment header) makes
-// open fail with CorruptLogError naming the file and the record's offset, while a torn tail (a
-// last record cut short, garbage or zeros after the last record, a segment torn at creation)
-// is cut off durably and every complete record is kept.
+// segment, or one followed by intact records, a missing segment, a bad segment header, a record
+// whose checksum holds but whose entries or cut are malformed) makes open fail with
+// CorruptLogError naming the file and the record's offset, while a torn tail (a last record cut
+// short, garbage or zeros after the last record, a segment torn at creation, a group of appends
+// written as one record and damaged anywhere) is cut off durably and every complete record kept.
 
 import assert from "node:assert/strict";
-import { rm, unlink, writeFile } from "node:fs/promises";
+import { readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { describe, it } from "node:test";
+import { crc32c } from "@node-rs/crc32";
 import type { Entry } from "../../../src/core/types.js";
 import { makeEntries, plain, readAll } from "../../../src/storage/conformance/fixtures.js";
 import { CorruptLogError } from "../../../src/storage/errors.js";
 import { openStorage } from "../../../src/storage/open-storage.js";
 import type { Storage } from "../../../src/storage/types.js";
-import { recordHeaderBytes } from "../../../src/storage/wal/record.js";
+import {
+  encodeCutRecord,
+  entryHeaderBytes,
+  recordHeaderBytes,
+} from "../../../src/storage/wal/record.js";
 import { segmentHeaderBytes } from "../../../src/storage/wal/segment.js";
 import { makeTempDir } from "../../support/storage/backends.js";
 import {
@@ -26,7 +32,8 @@ import {
 
 const segmentBytes = 2048;
 const entrySize = 100;
-const recordSize = recordHeaderBytes + entrySize;
+/** One entry per append, so one record per entry. */
+const recordSize = recordHeaderBytes + entryHeaderBytes + entrySize;
 
 function openWal(dir: string): Promise<Storage> {
   return openStorage({ kind: "wal", dir, segmentBytes });
@@ -116,7 +123,58 @@ describe("WAL mid-log corruption", () => {
 
 });
 
+/** Rewrites the record at `offset` of `path` through `edit`, then fixes its checksum. */
+async function rewriteRecord(path: string, offset: number, edit: (record: Buffer) => void) {
+  const file = await readFile(path);
+  const record = file.subarray(offset, offset + file.readUInt32LE(offset + 4));
+  edit(record);
+  record.writeUInt32LE(crc32c(record.subarray(4)), 0);
+  await writeFile(path, file);
+}
+
+describe("WAL records with a valid checksum but bad contents", () => {
+  it("a malformed entry inside a record fails open, naming file and offset", async () => {
+    const { dir } = await walWith(10);
+    const [first] = await segmentPaths(dir);
+    assert.ok(first !== undefined);
+    await rewriteRecord(first, recordOffset(2), (record) => {
+      record.writeUInt32LE(9, recordHeaderBytes + 12);
+    });
+    const error = await expectCorrupt(dir, first, recordOffset(2));
+    assert.match(error.reason, /bad type word/);
+    await rm(dir, { recursive: true });
+  });
+
+  it("a cut record naming an index outside its segment fails open", async () => {
+    const { dir } = await walWith(5);
+    const [first] = await segmentPaths(dir);
+    assert.ok(first !== undefined);
+    const end = await fileSize(first);
+    await appendBytes(first, encodeCutRecord(9));
+    const error = await expectCorrupt(dir, first, end);
+    assert.match(error.reason, /cut record at 9/);
+    await rm(dir, { recursive: true });
+  });
+});
+
 describe("WAL torn tails", () => {
+  it("appends written together are one record: damage in it cuts the whole group", async () => {
+    const { dir, entries } = await walWith(5);
+    const storage = await openWal(dir);
+    const group = makeEntries(6, 17, 1, entrySize);
+    // The first append is written at once; the next three wait and are written as one record.
+    await Promise.all([0, 3, 6, 9].map((k) =>
+      storage.log.append(group.slice(k, k + 3), { sync: true })));
+    await storage.close();
+    const last = (await segmentPaths(dir)).pop() ?? "";
+    const groupBytes = recordHeaderBytes + 9 * (entryHeaderBytes + entrySize);
+    const groupStart = (await fileSize(last)) - groupBytes;
+    assert.equal((await readFile(last)).readUInt32LE(groupStart + 12), 9, "one record of 9");
+    await flipByte(last, groupStart + groupBytes - 3 * (entryHeaderBytes + entrySize) - 7);
+    await expectRepaired(dir, [...entries, ...group.slice(0, 3)]);
+    await rm(dir, { recursive: true });
+  });
+
   it("a last record cut short is cut off and every complete record kept", async () => {
     const { dir, entries } = await walWith(60);
     const last = (await segmentPaths(dir)).pop() ?? "";
@@ -138,7 +196,9 @@ describe("WAL torn tails", () => {
     const last = (await segmentPaths(dir)).pop() ?? "";
     await appendBytes(last, new Uint8Array(4096));
     await expectRepaired(dir, entries);
-    await appendBytes(last, Buffer.from([7, 0, 0, 0, 99, 0, 0]));
+    // The repair's append may have started a new segment: damage whichever is last now.
+    const lastNow = (await segmentPaths(dir)).pop() ?? "";
+    await appendBytes(lastNow, Buffer.from([7, 0, 0, 0, 99, 0, 0]));
     await expectRepaired(dir, [...entries, ...makeEntries(31, 32, 2, entrySize)]);
     await rm(dir, { recursive: true });
   });
