@@ -16,6 +16,8 @@ export interface PlantedBugs {
   readonly voteTwiceInOneTerm?: boolean;
   /** Grant votes without the election restriction (section 5.4.1: the candidate's log is up to date). */
   readonly voteForStaleLog?: boolean;
+  /** Propose a configuration change before committing an entry of the leader's term. */
+  readonly confChangeBeforeOwnTermCommit?: boolean;
   /** Serve reads without confirming leadership with a quorum (the stale-read bug). */
   readonly readWithoutQuorum?: boolean;
   /** Send Append acknowledgements before the entries they acknowledge are durable. */

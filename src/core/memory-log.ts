@@ -21,7 +21,15 @@ export class MemoryLog implements LogView {
   private compactedTerm: Term = 0;
   private log: Entry[] = [];
 
-  constructor(private configuration: Configuration) {}
+  /** `compacted`: where the log starts when everything before it is in a snapshot. */
+  constructor(
+    private configuration: Configuration,
+    compacted: { readonly index: LogIndex; readonly term: Term } = { index: 0, term: 0 },
+  ) {
+    assert(compacted.index >= 0, `compacted index ${compacted.index} < 0`);
+    this.compactedIndex = compacted.index;
+    this.compactedTerm = compacted.term;
+  }
 
   initialState(): InitialState {
     return { hardState: this.hardState, configuration: this.configuration };

@@ -93,6 +93,11 @@ export class Progress {
 export class ProgressTracker {
   readonly progress = new Map<NodeId, Progress>();
   readonly votes = new Map<NodeId, boolean>();
+  /**
+   * Servers a not yet committed configuration removed: the leader keeps replicating to them
+   * (they count for nothing) so that they learn of their removal and stop campaigning.
+   */
+  private readonly retiring = new Set<NodeId>();
 
   constructor(
     public configuration: Configuration,
@@ -100,13 +105,46 @@ export class ProgressTracker {
     private readonly inflightBytesMax: number,
   ) {}
 
+  /** Everyone the leader replicates to: the configuration's members and retiring servers. */
   members(): NodeId[] {
     const all = new Set([
       ...this.configuration.voters,
       ...this.configuration.votersOutgoing,
       ...this.configuration.learners,
+      ...this.retiring,
     ]);
     return [...all];
+  }
+
+  /**
+   * Switches to a new configuration. New members start probing at `next`; removed ones are
+   * dropped, or kept as retiring when `keepRemoved` (a leader, until the change commits).
+   */
+  setConfiguration(configuration: Configuration, next: LogIndex, keepRemoved: boolean): void {
+    const before = this.members();
+    this.configuration = configuration;
+    for (const id of this.retiring) if (this.isMember(id)) this.retiring.delete(id);
+    for (const id of before) {
+      if (this.isMember(id) || this.retiring.has(id)) continue;
+      if (keepRemoved) this.retiring.add(id);
+      else this.progress.delete(id);
+    }
+    for (const id of this.members()) {
+      if (!this.progress.has(id)) {
+        this.progress.set(id, new Progress(next, this.inflightMax, this.inflightBytesMax));
+      }
+    }
+  }
+
+  private isMember(id: NodeId): boolean {
+    const c = this.configuration;
+    return c.voters.includes(id) || c.votersOutgoing.includes(id) || c.learners.includes(id);
+  }
+
+  /** The change that removed the retiring servers committed: stop replicating to them. */
+  dropRetiring(): void {
+    for (const id of this.retiring) this.progress.delete(id);
+    this.retiring.clear();
   }
 
   isVoter(id: NodeId): boolean {
@@ -118,6 +156,7 @@ export class ProgressTracker {
   /** Starts fresh progress for every member, expecting to send `next` first. */
   reset(next: LogIndex): void {
     this.progress.clear();
+    this.retiring.clear();
     for (const id of this.members()) {
       this.progress.set(id, new Progress(next, this.inflightMax, this.inflightBytesMax));
     }

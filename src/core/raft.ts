@@ -5,6 +5,13 @@
 import { assert } from "../assert.js";
 import { NotLeaderError, ProposalDroppedError, TransferRejectedError } from "../errors.js";
 import { type RaftConfig, type RaftConfigInput, withDefaults } from "./config.js";
+import {
+  type ConfChangeRequest,
+  ConfigurationLog,
+  encodeConfState,
+  isJoint,
+  planConfChange,
+} from "./conf-change.js";
 import { CampaignKind, campaign } from "./election.js";
 import { RaftLog } from "./log.js";
 import type { LogView } from "./log-view.js";
@@ -57,6 +64,8 @@ export class Raft {
   readonly config: RaftConfig;
   readonly log: RaftLog;
   readonly tracker: ProgressTracker;
+  /** The configurations in the log; the last one is in force. */
+  readonly confLog: ConfigurationLog;
   term: Term;
   vote: NodeId | null;
   role: Role = Role.Follower;
@@ -85,8 +94,10 @@ export class Raft {
     this.vote = hardState.vote;
     this.persistedHardState = hardState;
     this.log = new RaftLog(storage, hardState.commit, this.config.applied);
+    const held = this.log.entries(this.log.firstIndex(), this.log.lastIndex() + 1, Infinity);
+    this.confLog = new ConfigurationLog({ ...configuration, autoLeave: false }, held);
     const { inflightMax, inflightBytesMax } = this.config;
-    this.tracker = new ProgressTracker(configuration, inflightMax, inflightBytesMax);
+    this.tracker = new ProgressTracker(this.confLog.current(), inflightMax, inflightBytesMax);
     this.becomeFollower(this.term, null);
   }
 
@@ -342,7 +353,62 @@ export class Raft {
     const numbered = entries.map((e) => ({ ...e, index: ++index, term: this.term }));
     assert(numbered.length > 0, "appendEntries() with no entries");
     for (const e of numbered) this.uncommittedBytes += entryBytes(e);
-    return this.log.append(numbered);
+    return this.appendToLog(numbered);
+  }
+
+  /** Appends to the log (replacing a conflicting suffix) and follows configuration entries. */
+  appendToLog(entries: readonly Entry[]): LogIndex {
+    const first = entries[0];
+    assert(first !== undefined, "appendToLog() with no entries");
+    const last = this.log.append(entries);
+    if (this.confLog.onAppend(first.index, entries)) {
+      this.tracker.setConfiguration(this.confLog.current(), last + 1, this.role === Role.Leader);
+    }
+    return last;
+  }
+
+  /**
+   * Proposes a membership change (thesis 4.1 and paper section 6). Refused while another change
+   * is uncommitted, and until this leader has committed an entry of its own term: the fix to
+   * single-server changes from the thesis errata.
+   */
+  proposeConfChange(request: ConfChangeRequest): Proposed {
+    assert(this.outstanding === null, "proposeConfChange() while a Ready is outstanding");
+    if (this.role !== Role.Leader) throw new NotLeaderError(this.leaderId);
+    if (this.transferTarget !== null) {
+      throw new ProposalDroppedError(`leadership transfer to ${this.transferTarget} in progress`);
+    }
+    const unsafeEarly = this.config.plantedBugs?.confChangeBeforeOwnTermCommit === true;
+    if (!this.committedInCurrentTerm() && !unsafeEarly) {
+      throw new ProposalDroppedError("the leader has not committed an entry of its term yet");
+    }
+    if (this.confLog.lastIndex() > this.log.commitIndex) {
+      throw new ProposalDroppedError(`configuration change at ${this.confLog.lastIndex()} not committed yet`);
+    }
+    const next = planConfChange(this.confLog.current(), request);
+    const entry = { term: this.term, index: 0, type: EntryType.ConfChange, data: encodeConfState(next) };
+    const lastIndex = this.appendEntries([entry]);
+    broadcastAppend(this);
+    return { firstIndex: lastIndex, lastIndex, term: this.term };
+  }
+
+  /**
+   * Leader duties once a configuration entry commits: forget removed servers, leave a joint
+   * configuration that asked to be left automatically, and step down if no longer a voter.
+   */
+  afterCommit(): void {
+    if (this.role !== Role.Leader || this.confLog.lastIndex() > this.log.commitIndex) return;
+    this.tracker.dropRetiring();
+    if (!this.tracker.isVoter(this.id)) {
+      this.becomeFollower(this.term, null);
+      return;
+    }
+    const conf = this.confLog.current();
+    if (isJoint(conf) && conf.autoLeave && this.transferTarget === null) {
+      const left = encodeConfState({ ...conf, votersOutgoing: [], autoLeave: false });
+      this.appendEntries([{ term: this.term, index: 0, type: EntryType.ConfChange, data: left }]);
+      broadcastAppend(this);
+    }
   }
 
   /** Advances the commit index to what a quorum holds, for entries of this term only. */
@@ -469,7 +535,10 @@ export class Raft {
       // The leader counts itself toward commit only for what is durable on its own disk.
       const self = this.tracker.get(this.id);
       assert(self !== undefined, `leader ${this.id} has no progress of its own`);
-      if (self.maybeUpdate(this.log.lastDurableIndex()) && this.maybeCommit()) broadcastAppend(this);
+      if (self.maybeUpdate(this.log.lastDurableIndex()) && this.maybeCommit()) {
+        broadcastAppend(this);
+        this.afterCommit();
+      }
     }
   }
 }

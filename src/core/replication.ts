@@ -88,7 +88,7 @@ export function handleAppend(r: Raft, m: AppendRequest): void {
   const conflict = r.log.findConflict(m.entries);
   if (conflict !== 0) {
     assert(conflict > r.log.commitIndex, `conflict at ${conflict} <= commit ${r.log.commitIndex}`);
-    r.log.append(m.entries.slice(conflict - m.prevIndex - 1));
+    r.appendToLog(m.entries.slice(conflict - m.prevIndex - 1));
   }
   // Only entries this message verified may be committed: ours beyond lastNew may be stale.
   r.log.commitTo(Math.min(m.commit, lastNew));
@@ -124,9 +124,11 @@ export function handleAppendResponse(r: Raft, m: AppendResponse): void {
   if (!pr.maybeUpdate(m.index)) return;
   if (pr.state === ProgressState.Probe) pr.becomeReplicate();
   else pr.inflights.freeLE(m.index);
-  if (r.maybeCommit()) broadcastAppend(r);
+  const committed = r.maybeCommit();
+  if (committed) broadcastAppend(r);
   while (sendAppend(r, m.from, false));
   r.maybeSendTimeoutNow(m.from);
+  if (committed) r.afterCommit();
 }
 
 export function handleHeartbeatResponse(r: Raft, m: HeartbeatResponse): void {

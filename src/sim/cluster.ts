@@ -7,12 +7,16 @@ import { type Message, MessageType, describeMessage } from "../core/messages.js"
 import { Sfc32 } from "../core/prng.js";
 import { Role, roleName } from "../core/ready.js";
 import { type Configuration, type NodeId, nodeId } from "../core/types.js";
+import { ConfChangeError, type ConfChangeRequest } from "../core/conf-change.js";
 import { SafetyChecker, Violation } from "./checker.js";
 import { SimNetwork } from "./network.js";
 import { CrashPoint, type RaftOptions, SimNode } from "./sim-node.js";
 
 export interface ClusterOptions {
+  /** Founding voters, ids 1..nodes. */
   readonly nodes: number;
+  /** Servers that are not members at first (ids nodes+1 ..), for membership changes. */
+  readonly spares?: number;
   readonly seed: number;
   readonly raft: RaftOptions;
   /** Keep a trace of events (costs time; the simulator turns it on to replay a failure). */
@@ -29,7 +33,13 @@ export class Cluster {
   readonly checker = new SafetyChecker();
   readonly nodes = new Map<NodeId, SimNode>();
   readonly ids: NodeId[];
+  /** The founding configuration (membership changes may have moved on since). */
   readonly configuration: Configuration;
+  readonly founders: NodeId[];
+  /** Membership changes accepted by a leader. */
+  confChanges = 0;
+  /** Some log holds a configuration entry beyond the bootstrap one. */
+  private membershipChanged = false;
   now = 0;
   crashes = 0;
   pauses = 0;
@@ -41,19 +51,23 @@ export class Cluster {
   rejections = 0;
   private readonly traceLines: string[] | null;
   private readonly traceLinesMax: number;
-  private readonly fifo: boolean;
+  /** Deliver in sending order (as TCP keeps each link in order); else shuffle what is due. */
+  fifo: boolean;
 
   constructor(options: ClusterOptions) {
     assert(options.nodes >= 1, `a cluster needs at least one node, got ${options.nodes}`);
     this.prng = new Sfc32(options.seed);
     this.network = new SimNetwork(this.prng.fork());
-    this.ids = Array.from({ length: options.nodes }, (_, i) => nodeId(i + 1));
-    this.configuration = { voters: this.ids, votersOutgoing: [], learners: [] };
+    const total = options.nodes + (options.spares ?? 0);
+    this.ids = Array.from({ length: total }, (_, i) => nodeId(i + 1));
+    this.founders = this.ids.slice(0, options.nodes);
+    this.configuration = { voters: this.founders, votersOutgoing: [], learners: [] };
     this.traceLines = options.trace === true ? [] : null;
     this.traceLinesMax = options.traceLinesMax ?? 4000;
     this.fifo = options.fifo === true;
     for (const id of this.ids) {
-      const node = new SimNode(id, this.configuration, options.raft, this.prng.fork());
+      const founders = this.founders.includes(id) ? this.founders : null;
+      const node = new SimNode(id, founders, options.raft, this.prng.fork());
       node.onRead = (requestId, index) => this.readConfirmed(node.id, requestId, index);
       node.start();
       this.nodes.set(id, node);
@@ -89,6 +103,7 @@ export class Cluster {
       this.trace(`node ${node.id} crashed mid-turn`);
       return;
     }
+    if ((node.raft?.confLog.lastIndex() ?? 0) > 1) this.membershipChanged = true;
     const after = node.raft?.softState();
     if (after !== undefined && (before?.role !== after.role || before.term !== after.term)) {
       this.trace(`node ${node.id} is ${roleName(after.role)} of term ${after.term}`);
@@ -96,7 +111,13 @@ export class Cluster {
     if (this.nodes.size > 0) this.checkDurability();
   }
 
+  /**
+   * The last committed entry must be durable on a majority. Checked while the founding
+   * configuration holds: after membership changes "a majority" depends on which configuration
+   * committed it, and the other invariants carry the check.
+   */
   checkDurability(): void {
+    if (this.membershipChanged) return;
     this.checker.checkCommittedDurable(this.configuration.voters, (id) => this.node(id).storage);
   }
 
@@ -164,6 +185,23 @@ export class Cluster {
       }
     }
     return null;
+  }
+
+  /** Proposes a membership change at the leader `id`; counts it if the leader takes it. */
+  changeMembership(id: NodeId, request: ConfChangeRequest): boolean {
+    const node = this.node(id);
+    if (node.raft === null || !this.reachable(node)) return false;
+    try {
+      const proposed = node.raft.proposeConfChange(request);
+      this.confChanges++;
+      this.trace(() => `node ${id} proposed ${JSON.stringify(request)} at ${proposed.lastIndex}`);
+    } catch (error) {
+      const refused = error instanceof ProposalDroppedError || error instanceof ConfChangeError;
+      if (!refused && !(error instanceof NotLeaderError)) throw error;
+      return false;
+    }
+    this.process(node);
+    return true;
   }
 
   /** Asks `id` for a linearizable read (following one redirect); false if nobody took it. */

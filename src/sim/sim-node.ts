@@ -7,7 +7,8 @@ import type { Message } from "../core/messages.js";
 import { Raft } from "../core/raft.js";
 import { Role } from "../core/ready.js";
 import type { Sfc32 } from "../core/prng.js";
-import type { Configuration, NodeId } from "../core/types.js";
+import { bootstrapEntries } from "../core/conf-change.js";
+import type { NodeId } from "../core/types.js";
 import type { SafetyChecker } from "./checker.js";
 import { SimStorage } from "./sim-storage.js";
 
@@ -38,13 +39,18 @@ export class SimNode {
   /** Set by the nemesis: crash at this point of the next turn. */
   crashAt: CrashPoint | null = null;
 
+  /** A founding member's disk holds the bootstrap entries; a spare's is empty until it joins. */
   constructor(
     readonly id: NodeId,
-    configuration: Configuration,
+    founders: readonly NodeId[] | null,
     private readonly options: RaftOptions,
     private readonly prng: Sfc32,
   ) {
-    this.storage = new SimStorage(configuration);
+    this.storage = new SimStorage();
+    if (founders !== null) {
+      const boot = bootstrapEntries(founders);
+      this.storage.write(boot.hardState, boot.entries, true);
+    }
   }
 
   get up(): boolean {

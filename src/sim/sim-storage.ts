@@ -24,8 +24,11 @@ export class SimStorage implements LogView {
   private hardState: HardState = emptyHardState;
   private unsynced: UnsyncedWrite[] = [];
 
-  constructor(private readonly configuration: Configuration) {
-    this.log = new MemoryLog(configuration);
+  /** An empty disk: no configuration until the log (or a snapshot) brings one. */
+  private readonly configuration: Configuration = { voters: [], votersOutgoing: [], learners: [] };
+
+  constructor() {
+    this.log = new MemoryLog(this.configuration);
   }
 
   initialState(): InitialState {

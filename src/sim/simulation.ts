@@ -11,6 +11,7 @@ import { Violation } from "./checker.js";
 import { Cluster } from "./cluster.js";
 import type { NetworkFaults } from "./network.js";
 import { CrashPoint } from "./sim-node.js";
+import { pickFrom, randomConfChange } from "./membership.js";
 
 export interface SimOptions {
   readonly seed: number;
@@ -43,6 +44,8 @@ const calmTicks = 200;
 const nemesisRate = 0.02;
 const proposalRate = 0.2;
 const readRate = 0.2;
+/** Servers beyond the founders that membership changes can add. */
+const spareNodes = 2;
 
 function randomFaults(prng: Sfc32): NetworkFaults {
   return {
@@ -79,6 +82,7 @@ class Run {
     const bugs = options.plantedBugs === undefined ? {} : { plantedBugs: options.plantedBugs };
     this.cluster = new Cluster({
       nodes: options.nodes,
+      spares: spareNodes,
       seed: options.seed,
       trace: options.trace === true,
       traceLinesMax: Math.max(4000, options.traceTail ?? 0),
@@ -112,13 +116,17 @@ class Run {
     this.cluster.tick();
     const calmEnds = calm && (t === this.options.steps || !this.isCalm(t + 1));
     if (calmEnds) this.checkLiveness();
-    if (!calm && this.isCalm(t - 1)) this.cluster.network.faults = this.chaos;
+    if (!calm && this.isCalm(t - 1)) {
+      this.cluster.network.faults = this.chaos;
+      this.cluster.fifo = false;
+    }
   }
 
   private beginCalm(): void {
     this.cluster.network.heal();
     this.cluster.resumeAll();
     this.cluster.network.faults = calmFaults;
+    this.cluster.fifo = true;
     for (const id of this.cluster.ids) this.cluster.restart(id);
     this.restartAt.clear();
     this.calmProposals = [];
@@ -171,24 +179,34 @@ class Run {
       c.crash(leader?.id ?? pick(), this.prng.nextInt(3) as CrashPoint);
     } else if (roll < 33) {
       for (const id of ids) c.crash(id, CrashPoint.BetweenTurns);
-    } else if (roll < 60) {
+    } else if (roll < 58) {
       this.partition();
-    } else if (roll < 80) {
+    } else if (roll < 70) {
       c.network.heal();
       c.trace("network healed");
+    } else if (roll < 82) {
+      this.changeMembership();
     } else if (roll < 90) {
       // A process pause longer than an election timeout, often of the leader (Jepsen's pause).
       const victim = this.prng.chance(0.5) ? (c.leader()?.id ?? pick()) : pick();
       c.pause(victim, 5 + this.prng.nextInt(40));
     } else {
       const leader = c.leader();
-      if (leader?.raft) {
-        const target = pick();
+      const target = leader?.raft ? pickFrom(this.prng, leader.raft.voters()) : undefined;
+      if (leader?.raft && target !== undefined) {
         c.trace(`transfer leadership ${leader.id} -> ${target}`);
         leader.raft.transferLeadership(target);
         c.process(leader);
       }
     }
+  }
+
+  private changeMembership(): void {
+    const leader = this.cluster.leader();
+    if (leader?.raft === undefined || leader.raft === null) return;
+    const votersMin = Math.min(3, this.options.nodes);
+    const request = randomConfChange(this.prng, leader.raft.confLog.current(), this.cluster.ids, votersMin);
+    if (request !== null) this.cluster.changeMembership(leader.id, request);
   }
 
   private partition(): void {
@@ -254,7 +272,7 @@ export function simulate(options: SimOptions): SimResult {
     committed: c.checker.committedIndex,
     crashes: c.crashes,
     partitions: run.partitions,
-    confChanges: 0,
+    confChanges: c.confChanges,
     snapshots: 0,
     reads: c.readsConfirmed,
     pauses: c.pauses,

@@ -2,7 +2,7 @@
 // command; `expect` lines assert the state. The safety checker watches every step, so a script
 // fails on any violation unless the next line is `expect-violation <text>`.
 //
-//   cluster 3 [prevote=on|off] [checkquorum=on|off] [election=10] [heartbeat=1] [maxentries=N]
+//   cluster 3 [spares=N] [prevote=on|off] [checkquorum=on|off] [election=10] [heartbeat=1] [maxentries=N]
 //             [inflight=N] [bug=<planted bug>] [seed=S]
 //   elect ID            campaign at ID and deliver everything; ID must end up leader
 //   campaign ID         campaign at ID (messages stay queued)
@@ -18,6 +18,9 @@
 //   expect ID key=value ...   keys: role term leader vote commit applied last log (terms: 1,1,2)
 //   expect-leader ID|any      exactly one leader among running nodes, followed by all the others
 //   expect-rejections <=N     Append rejections delivered so far (fast backtracking)
+//   conf ID [joint|leave] add-voter:N add-learner:N remove:N   a membership change at leader ID
+//   conf-refused ID WORDS-OF-THE-ERROR change...               the same, which must be refused
+//   (expect also knows voters= outgoing= learners=, comma lists or "none")
 //   expect-violation TEXT
 
 import { Violation } from "../../src/sim/checker.js";
@@ -161,6 +164,19 @@ export class ScenarioRunner {
         return c.restart(id(0));
       case "expect":
         return this.expect(id(0), parseOptions(args.slice(1)));
+      case "conf":
+        return this.conf(id(0), args.slice(1));
+      case "conf-refused": {
+        const words = (args[1] ?? "").replace(/-/g, " ");
+        try {
+          this.conf(id(0), args.slice(2));
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          if (!message.includes(words)) throw new ScenarioError(`refused with "${message}", not "${words}"`);
+          return;
+        }
+        throw new ScenarioError("the change was accepted");
+      }
       case "expect-leader":
         return this.expectLeader(args[0] ?? "any");
       case "expect-rejections": {
@@ -173,11 +189,27 @@ export class ScenarioRunner {
     }
   }
 
+  private conf(leader: NodeId, words: string[]): void {
+    const raft = this.c.node(leader).raft;
+    if (raft === null) throw new ScenarioError(`node ${leader} is down`);
+    const transition = words[0] === "joint" || words[0] === "leave" ? words.shift() : undefined;
+    const changes = words.map((w) => {
+      const [type, n] = w.split(":");
+      if (type !== "add-voter" && type !== "add-learner" && type !== "remove") {
+        throw new ScenarioError(`bad change ${w}`);
+      }
+      return { type, id: nodeId(Number(n)) } as const;
+    });
+    raft.proposeConfChange(transition === undefined ? { changes } : { changes, transition: transition as "joint" | "leave" });
+    this.c.process(this.c.node(leader));
+  }
+
   private makeCluster(nodes: number, o: Options): Cluster {
     const bug = o["bug"];
     const plantedBugs: PlantedBugs | undefined = bug === undefined ? undefined : { [bug]: true };
     return new Cluster({
       nodes,
+      spares: Number(o["spares"] ?? 0),
       seed: Number(o["seed"] ?? 1),
       fifo: true,
       trace: true,
@@ -211,7 +243,8 @@ export class ScenarioRunner {
     if (want !== "any" && String(leader.id) !== want) {
       throw new ScenarioError(`leader is ${leader.id}, expected ${want}`);
     }
-    for (const r of up) {
+    const members = new Set(leader.tracker.members());
+    for (const r of up.filter((x) => members.has(x.id))) {
       if (r.leaderId !== leader.id || r.term !== leader.term) {
         throw new ScenarioError(`node ${r.id} follows ${r.leaderId} in term ${r.term}, not ${leader.id}`);
       }
@@ -248,7 +281,12 @@ export class ScenarioRunner {
     if (raft === null) return { role: "down" };
     const terms: number[] = [];
     for (let i = raft.log.firstIndex(); i <= raft.log.lastIndex(); i++) terms.push(raft.log.term(i) ?? -1);
+    const conf = raft.confLog.current();
+    const list = (ids: readonly number[]): string => (ids.length === 0 ? "none" : ids.join(","));
     return {
+      voters: list(conf.voters),
+      outgoing: list(conf.votersOutgoing),
+      learners: list(conf.learners),
       role: roleName(raft.role),
       term: String(raft.term),
       leader: String(raft.leaderId ?? "none"),
