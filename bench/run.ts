@@ -7,6 +7,7 @@ interface Suite {
 
 const suites: Record<string, () => Promise<Suite>> = {
   storage: () => import("./storage.js"),
+  cluster: () => import("./cluster.js"),
 };
 
 async function main(): Promise<void> {

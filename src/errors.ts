@@ -39,3 +39,18 @@ export class ConfigError extends RaftStoreError {
 export class TransferRejectedError extends RaftStoreError {
   override readonly code = "TRANSFER_REJECTED";
 }
+
+/** No answer in time. The operation may or may not have taken effect. */
+export class TimeoutError extends RaftStoreError {
+  override readonly code = "TIMEOUT";
+}
+
+/** The node was stopped (or failed) before the operation completed. */
+export class StoppedError extends RaftStoreError {
+  override readonly code = "STOPPED";
+}
+
+/** The data directory belongs to another cluster or another node id. */
+export class ClusterMismatchError extends RaftStoreError {
+  override readonly code = "CLUSTER_MISMATCH";
+}

@@ -1,0 +1,107 @@
+// The driver's copy of the durable log: a MemoryLog the core reads synchronously, loaded from
+// the storage backend at start and kept equal to it by writing every Ready batch to both
+// (storage first: the cache never claims what the disk does not hold).
+
+import { assert } from "../assert.js";
+import { MemoryLog } from "../core/memory-log.js";
+import type { Configuration, Entry, HardState, LogIndex } from "../core/types.js";
+import { RaftStoreError } from "../errors.js";
+import type { Clock } from "./ports.js";
+import type { Storage } from "../storage/types.js";
+
+/** Entries read from storage per call while loading. */
+const loadBytesPerRead = 8 * 1024 * 1024;
+
+/** The state machine and the log do not fit together: the data directory is inconsistent. */
+export class InconsistentStateError extends RaftStoreError {
+  override readonly code = "INCONSISTENT_STATE";
+}
+
+export class DurableLog {
+  private savedHardState: HardState;
+  private lastCommitSave: number;
+
+  private constructor(
+    private readonly storage: Storage,
+    readonly cache: MemoryLog,
+    private readonly clock: Clock,
+    private readonly commitSaveIntervalMs: number,
+  ) {
+    this.savedHardState = storage.stable.get().hardState;
+    this.lastCommitSave = clock.now();
+  }
+
+  /**
+   * Loads the log. `appliedIndex` is where the state machine stands: entries up to it were
+   * committed, whatever the (lazily saved) commit index says.
+   */
+  static async open(
+    storage: Storage,
+    configuration: Configuration,
+    appliedIndex: LogIndex,
+    clock: Clock,
+    commitSaveIntervalMs: number,
+  ): Promise<DurableLog> {
+    const log = storage.log;
+    const first = log.firstIndex();
+    const compacted = { index: first - 1, term: await log.term(first - 1) };
+    const cache = new MemoryLog(configuration, compacted);
+    for (let low = first; low <= log.lastIndex(); ) {
+      const entries = await log.entries(low, log.lastIndex() + 1, loadBytesPerRead);
+      assert(entries.length > 0, `storage returned no entries from ${low}`);
+      cache.append(entries);
+      low += entries.length;
+    }
+    if (appliedIndex > cache.lastIndex()) {
+      throw new InconsistentStateError(
+        `the state machine has applied index ${appliedIndex} but the log ends at ${cache.lastIndex()}`,
+      );
+    }
+    if (appliedIndex < first - 1) {
+      throw new InconsistentStateError(
+        `the state machine stands at index ${appliedIndex} but the log starts at ${first} ` +
+          "and no snapshot covers the entries in between",
+      );
+    }
+    const { hardState } = storage.stable.get();
+    const commit = Math.max(Math.min(hardState.commit, cache.lastIndex()), appliedIndex);
+    cache.setHardState({ ...hardState, commit });
+    return new DurableLog(storage, cache, clock, commitSaveIntervalMs);
+  }
+
+  /**
+   * Makes a Ready batch durable: replaces any conflicting suffix, appends the entries (one
+   * fsync), then saves the hard state when the term or vote changed. A change of the commit
+   * index alone is saved at most every commitSaveIntervalMs: it is a restart hint, not a vote.
+   */
+  async save(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
+    const first = entries[0];
+    if (first !== undefined) {
+      const log = this.storage.log;
+      if (first.index <= log.lastIndex()) await log.truncateSuffix(first.index);
+      await log.append(entries, { sync: true });
+      this.cache.append(entries);
+    }
+    if (hardState === null) return;
+    this.cache.setHardState(hardState);
+    const saved = this.savedHardState;
+    const voteChanged = hardState.term !== saved.term || hardState.vote !== saved.vote;
+    const commitDue = this.clock.now() - this.lastCommitSave >= this.commitSaveIntervalMs;
+    if (voteChanged || (hardState.commit !== saved.commit && commitDue)) await this.saveHardState(hardState);
+  }
+
+  /** Saves the latest hard state if it differs from what is on disk (on a clean stop). */
+  async flush(): Promise<void> {
+    const { hardState } = this.cache.initialState();
+    const saved = this.savedHardState;
+    if (hardState.term !== saved.term || hardState.vote !== saved.vote || hardState.commit !== saved.commit) {
+      await this.saveHardState(hardState);
+    }
+  }
+
+  private async saveHardState(hardState: HardState): Promise<void> {
+    await this.storage.stable.set({ hardState });
+    this.savedHardState = hardState;
+    this.lastCommitSave = this.clock.now();
+  }
+}

@@ -1,0 +1,58 @@
+// The ports a RaftNode is built from, besides storage and transport: the user's state machine
+// and the clock.
+
+import type { LogIndex, SnapshotMeta, Term } from "../core/types.js";
+
+/** A committed command, handed to the state machine exactly once, in log order. */
+export interface AppliedEntry {
+  readonly index: LogIndex;
+  readonly term: Term;
+  readonly data: Uint8Array;
+}
+
+/**
+ * The replicated state machine. `apply` must be deterministic: every node applies the same
+ * commands in the same order and must reach the same state. A throw from `apply` means the
+ * replicas could diverge, so it stops the node.
+ */
+export interface StateMachine<Result = unknown> {
+  apply(entry: AppliedEntry): Result | Promise<Result>;
+  /**
+   * For a state machine that keeps its state durably: the last index it applied (stored
+   * atomically with its data). The node then resumes after it, so nothing is applied twice.
+   * A volatile state machine omits this; it is rebuilt from the latest snapshot and the log.
+   */
+  appliedIndex?(): LogIndex | Promise<LogIndex>;
+  /** Serializes the current state (a point-in-time copy) as a stream of chunks. */
+  snapshot(): AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>;
+  /** Replaces the whole state with a snapshot's. */
+  restore(chunks: AsyncIterable<Uint8Array>, meta: SnapshotMeta): Promise<void>;
+}
+
+/** Time, injectable so that tests can run in virtual time. */
+export interface Clock {
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  setInterval(callback: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setInterval: (callback, ms) => setInterval(callback, ms),
+  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export const ReadConsistency = {
+  /** ReadIndex (thesis 6.4): confirmed with a quorum; always safe. */
+  Linearizable: "linearizable",
+  /** Served under the leader's lease when valid (needs bounded clock drift), else ReadIndex. */
+  Lease: "lease",
+  /** Whatever this node has applied: may be stale. */
+  Stale: "stale",
+} as const;
+export type ReadConsistency = (typeof ReadConsistency)[keyof typeof ReadConsistency];

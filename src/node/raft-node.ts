@@ -1,0 +1,418 @@
+// RaftNode: the driver that turns the pure core into a running server. It owns the tick timer,
+// the storage, the transport and the user's state machine, and runs one turn at a time:
+// send what may leave early, persist (one fsync), send the rest, apply, advance. Input arriving
+// during a turn (peer messages, ticks, proposals, reads) is queued for the next one, so that
+// proposals arriving together become one batch of entries, one Append and one fsync.
+
+import { EventEmitter } from "node:events";
+import { assert } from "../assert.js";
+import { type Message, MessageType } from "../core/messages.js";
+import { Sfc32 } from "../core/prng.js";
+import { Raft } from "../core/raft.js";
+import { type Ready, Role, type SoftState, roleName } from "../core/ready.js";
+import { type Entry, EntryType, type LogIndex, type NodeId, type Term } from "../core/types.js";
+import { ClusterMismatchError, NotLeaderError, ProposalDroppedError, StoppedError } from "../errors.js";
+import { bootstrapEntries } from "../core/conf-change.js";
+import { DurableLog, InconsistentStateError } from "./durable-log.js";
+import { type RaftNodeOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { ReadConsistency } from "./ports.js";
+import { type NodeStatus, nodeStatus } from "./status.js";
+import { type Deferred, ProposalWaiters, type ReadWaiter, ReadWaiters } from "./waiters.js";
+
+export interface RaftNodeEvents {
+  "leader-change": [leaderId: NodeId | null, term: Term];
+  "role-change": [role: string, term: Term];
+  applied: [index: LogIndex];
+  /** The node stopped itself: storage failed or the state machine threw. */
+  fatal: [error: Error];
+}
+
+type State = "new" | "starting" | "running" | "stopping" | "stopped" | "failed";
+
+interface QueuedProposal<R> extends Deferred<R> {
+  readonly data: Uint8Array;
+}
+
+/** Heartbeat rounds whose send time is remembered for the lease. */
+const leaseRoundsKept = 512;
+
+export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
+  readonly id: NodeId;
+  private readonly o: ResolvedOptions<Result>;
+  private state: State = "new";
+  private raft: Raft | null = null;
+  private durable: DurableLog | null = null;
+  private timer: unknown = null;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wake: (() => void) | null = null;
+  private pendingTicks = 0;
+  private inbox: Message[] = [];
+  private proposalQueue: QueuedProposal<Result>[] = [];
+  private readQueue: ReadWaiter[] = [];
+  private controls: (() => void)[] = [];
+  private readonly proposals: ProposalWaiters<Result>;
+  private readonly reads: ReadWaiters;
+  private appliedIndex: LogIndex = 0;
+  private softState: SoftState | null = null;
+  private readonly lastContact = new Map<NodeId, number>();
+  private readonly roundSentAt = new Map<number, number>();
+  private lastTimeoutNowAt = -Infinity;
+  private failure: Error | null = null;
+
+  constructor(options: RaftNodeOptions<Result>) {
+    super();
+    this.o = resolveOptions(options);
+    this.id = this.o.id;
+    this.proposals = new ProposalWaiters();
+    this.reads = new ReadWaiters(this.o.clock);
+  }
+
+  // ---- lifecycle ----
+
+  /** Opens the log, restores the state machine, connects to peers and starts ticking. */
+  async start(): Promise<void> {
+    assert(this.state === "new", `start() on a ${this.state} node`);
+    this.state = "starting";
+    const { storage, stateMachine, clock, commitSaveIntervalMs } = this.o;
+    const snapshot = await storage.snapshots.latest();
+    await this.checkIdentity(snapshot === null);
+    let applied = (await stateMachine.appliedIndex?.()) ?? 0;
+    if (snapshot !== null && snapshot.meta.index > applied) {
+      await stateMachine.restore(snapshot.chunks(), snapshot.meta);
+      applied = snapshot.meta.index;
+    } else {
+      await snapshot?.close();
+    }
+    // The configuration at the start of the log: the snapshot's, or none (the log holds it).
+    const base = snapshot?.meta.configuration ?? { voters: [], votersOutgoing: [], learners: [] };
+    this.durable = await DurableLog.open(storage, base, applied, clock, commitSaveIntervalMs);
+    this.appliedIndex = applied;
+    this.raft = new Raft(
+      { ...this.o.raft, id: this.id, prng: new Sfc32(this.o.seed), applied: this.appliedIndex },
+      this.durable.cache,
+    );
+    for (const [id, address] of this.o.members) if (id !== this.id) this.o.transport.setPeer(id, address);
+    await this.o.transport.start((m) => this.receive(m));
+    this.state = "running";
+    this.timer = clock.setInterval(() => this.onTick(), this.o.tickMs);
+    this.loopDone = this.loop();
+    this.o.logger.info("raft node started", { id: this.id, applied: this.appliedIndex, term: this.raft.term });
+  }
+
+  /**
+   * Refuses a data directory of another cluster or node; on a new one, writes this node's
+   * identity, and for a founding member the bootstrap entry holding the initial configuration.
+   */
+  private async checkIdentity(noSnapshot: boolean): Promise<void> {
+    const { storage, clusterId } = this.o;
+    const stored = storage.stable.get();
+    if (stored.clusterId !== null && stored.clusterId !== clusterId) {
+      throw new ClusterMismatchError(
+        `data directory belongs to cluster "${stored.clusterId}", not "${clusterId}"`,
+      );
+    }
+    if (stored.nodeId !== null && stored.nodeId !== this.id) {
+      throw new ClusterMismatchError(`data directory belongs to node ${stored.nodeId}, not node ${this.id}`);
+    }
+    if (stored.clusterId !== null && stored.nodeId !== null) return;
+    const log = storage.log;
+    if (!this.o.join && noSnapshot && log.lastIndex() <= 1) {
+      // A bootstrap cut short by a crash left at most its own entry: write it again.
+      if (log.lastIndex() === 1) await log.truncateSuffix(1);
+      const boot = bootstrapEntries(this.o.configuration.voters);
+      await log.append(boot.entries, { sync: true });
+      await storage.stable.set({ hardState: boot.hardState, clusterId, nodeId: this.id });
+      return;
+    }
+    if (!this.o.join) {
+      throw new InconsistentStateError("the data directory holds a log but no identity: it is not this node's");
+    }
+    await storage.stable.set({ clusterId, nodeId: this.id });
+  }
+
+  /** Stops ticking, finishes the turn in progress, fails what is pending, closes the transport. */
+  async stop(): Promise<void> {
+    if (this.state === "stopped" || this.state === "new") {
+      this.state = "stopped";
+      return;
+    }
+    const failed = this.state === "failed";
+    this.state = "stopping";
+    this.o.clock.clearInterval(this.timer);
+    this.wake?.();
+    await this.loopDone;
+    this.rejectEverything(new StoppedError("raft node stopped", { cause: this.failure }));
+    await this.o.transport.stop();
+    if (!failed) await this.durable?.flush().catch((error: unknown) => this.logError("final save failed", error));
+    this.state = "stopped";
+  }
+
+  private fail(error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    this.failure = failure;
+    this.state = "failed";
+    this.o.clock.clearInterval(this.timer);
+    this.logError("raft node failed, stopping", failure);
+    this.rejectEverything(new StoppedError(`raft node failed: ${failure.message}`, { cause: failure }));
+    void this.o.transport.stop();
+    this.emit("fatal", failure);
+  }
+
+  private rejectEverything(error: Error): void {
+    for (const p of this.proposalQueue) p.reject(error);
+    this.proposalQueue = [];
+    this.proposals.rejectAll(error);
+    this.reads.rejectAll(error, [this.readQueue]);
+    this.readQueue = [];
+  }
+
+  private logError(message: string, error: unknown): void {
+    const text = error instanceof Error ? error.message : String(error);
+    this.o.logger.error(message, { id: this.id, error: text });
+  }
+
+  // ---- input ----
+
+  private onTick(): void {
+    this.pendingTicks++;
+    this.proposals.sweep(this.o.clock.now());
+    this.wake?.();
+  }
+
+  private receive(m: Message): void {
+    if (this.state !== "running") return;
+    this.lastContact.set(m.from, this.o.clock.now());
+    if (this.inbox.length >= this.o.inboxMessagesMax) return; // dropped: the core retransmits
+    this.inbox.push(m);
+    this.wake?.();
+  }
+
+  private stoppedError(): StoppedError {
+    return new StoppedError(`raft node is ${this.state}`, { cause: this.failure });
+  }
+
+  private notLeader(raft: Raft): NotLeaderError {
+    const leader = raft.leaderId;
+    return new NotLeaderError(leader, leader === null ? null : (this.o.members.get(leader) ?? null));
+  }
+
+  /**
+   * Proposes a command. Resolves with the state machine's result once the entry is committed
+   * and applied here; rejects with NotLeaderError (not applied), ProposalDroppedError (not
+   * applied), TimeoutError (outcome unknown) or StoppedError.
+   */
+  propose(command: Uint8Array): Promise<Result> {
+    const raft = this.raft;
+    if (this.state !== "running" || raft === null) return Promise.reject(this.stoppedError());
+    if (raft.role !== Role.Leader) return Promise.reject(this.notLeader(raft));
+    if (this.proposalQueue.length + this.proposals.size >= this.o.pendingProposalsMax) {
+      return Promise.reject(new ProposalDroppedError(`${this.o.pendingProposalsMax} proposals pending`));
+    }
+    return new Promise<Result>((resolve, reject) => {
+      this.proposalQueue.push({ data: command, resolve, reject });
+      this.wake?.();
+    });
+  }
+
+  /**
+   * Resolves once reading this node's state machine gives the requested consistency, with the
+   * index the state machine has reached. Linearizable and lease reads need the leader.
+   */
+  readBarrier(consistency: ReadConsistency = ReadConsistency.Linearizable): Promise<LogIndex> {
+    const raft = this.raft;
+    if (this.state !== "running" || raft === null) return Promise.reject(this.stoppedError());
+    if (consistency === ReadConsistency.Stale) return Promise.resolve(this.appliedIndex);
+    if (raft.role !== Role.Leader) return Promise.reject(this.notLeader(raft));
+    if (consistency === ReadConsistency.Lease && this.leaseValid(raft)) {
+      const batch: ReadWaiter[] = [];
+      const promise = this.reads.wait(this.o.readTimeoutMs, batch);
+      for (const waiter of batch) this.reads.ready(raft.log.commitIndex, waiter);
+      this.reads.release(this.appliedIndex);
+      return promise;
+    }
+    const promise = this.reads.wait(this.o.readTimeoutMs, this.readQueue);
+    this.wake?.();
+    return promise;
+  }
+
+  private leaseValid(raft: Raft): boolean {
+    const leaseMs = this.o.leaseMs;
+    if (leaseMs === null || !raft.committedInCurrentTerm() || raft.transferTarget !== null) return false;
+    const now = this.o.clock.now();
+    // A transfer's campaign ignores voters' leases, so ours is void for a while after one.
+    if (now - this.lastTimeoutNowAt < 2 * this.o.raft.electionTicks * this.o.tickMs) return false;
+    const sentAt = this.roundSentAt.get(raft.confirmedHeartbeatRound());
+    return sentAt !== undefined && now - sentAt < leaseMs;
+  }
+
+  /** Hands leadership to `target` (default: the most up-to-date voter); resolves when done. */
+  transferLeadership(target?: number): Promise<NodeId> {
+    const raft = this.raft;
+    if (this.state !== "running" || raft === null) return Promise.reject(this.stoppedError());
+    if (raft.role !== Role.Leader) return Promise.reject(this.notLeader(raft));
+    let to: number;
+    try {
+      to = target ?? this.bestTransferTarget(raft);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<NodeId>((resolve, reject) => {
+      const timeoutMs = 3 * this.o.raft.electionTicks * this.o.tickMs;
+      const timer = this.o.clock.setTimeout(() => {
+        this.off("leader-change", onChange);
+        reject(new ProposalDroppedError(`leadership transfer to ${to} did not happen in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onChange = (leader: NodeId | null): void => {
+        if (leader === null || leader === this.id) return;
+        this.o.clock.clearTimeout(timer);
+        this.off("leader-change", onChange);
+        resolve(leader);
+      };
+      this.on("leader-change", onChange);
+      this.controls.push(() => {
+        try {
+          raft.transferLeadership(to as NodeId);
+        } catch (error) {
+          this.o.clock.clearTimeout(timer);
+          this.off("leader-change", onChange);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+      this.wake?.();
+    });
+  }
+
+  private bestTransferTarget(raft: Raft): NodeId {
+    const peers = raft.status().progress.filter((p) => p.id !== this.id && raft.tracker.isVoter(p.id));
+    const best = peers.sort((a, b) => b.match - a.match)[0];
+    if (best === undefined) throw new ProposalDroppedError("no other voter to transfer leadership to");
+    return best.id;
+  }
+
+  status(): NodeStatus {
+    const raft = this.raft;
+    assert(raft !== null, "status() before start()");
+    return nodeStatus(raft, this.state, this.appliedIndex, this.lastContact, this.o.clock.now());
+  }
+
+  // ---- the loop ----
+
+  private async loop(): Promise<void> {
+    while (this.state === "running") {
+      const raft = this.raft;
+      assert(raft !== null, "running without a core");
+      try {
+        this.drainInput(raft);
+        if (!raft.hasReady()) {
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+          });
+          this.wake = null;
+          continue;
+        }
+        await this.turn(raft, raft.ready());
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+    }
+  }
+
+  private drainInput(raft: Raft): void {
+    for (; this.pendingTicks > 0; this.pendingTicks--) raft.tick();
+    const inbox = this.inbox;
+    this.inbox = [];
+    for (const m of inbox) raft.step(m);
+    const controls = this.controls;
+    this.controls = [];
+    for (const control of controls) control();
+    this.proposeQueued(raft);
+    this.requestQueuedReads(raft);
+  }
+
+  private proposeQueued(raft: Raft): void {
+    const batch = this.proposalQueue;
+    if (batch.length === 0) return;
+    this.proposalQueue = [];
+    try {
+      const proposed = raft.propose(batch.map((p) => p.data));
+      const deadline = this.o.clock.now() + this.o.proposalTimeoutMs;
+      batch.forEach((p, i) => this.proposals.add(proposed.firstIndex + i, proposed.term, deadline, p));
+    } catch (error) {
+      const rejection = error instanceof NotLeaderError ? this.notLeader(raft) : error;
+      for (const p of batch) p.reject(rejection instanceof Error ? rejection : new Error(String(rejection)));
+    }
+  }
+
+  private requestQueuedReads(raft: Raft): void {
+    const batch = this.readQueue;
+    if (batch.length === 0) return;
+    this.readQueue = [];
+    const requestId = this.reads.register(batch);
+    try {
+      raft.requestRead(requestId);
+    } catch (error) {
+      this.reads.abort(requestId, error instanceof NotLeaderError ? this.notLeader(raft) : (error as Error));
+    }
+  }
+
+  /** One turn: send early messages, persist, send the rest, apply, advance. */
+  private async turn(raft: Raft, ready: Ready): Promise<void> {
+    const durable = this.durable;
+    assert(durable !== null, "turn without a durable log");
+    if (ready.messages.length > 0) {
+      this.noteLeaderMessages(ready.messages);
+      this.o.transport.send(ready.messages);
+    }
+    await durable.save(ready.hardState, ready.entries);
+    if (ready.persistedMessages.length > 0) this.o.transport.send(ready.persistedMessages);
+    for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index);
+    for (const requestId of ready.readsAborted) this.reads.abort(requestId, this.notLeader(raft));
+    for (const entry of ready.committed) await this.apply(entry);
+    raft.advance(ready);
+    this.reads.release(this.appliedIndex);
+    this.reportSoftState(ready.softState);
+  }
+
+  private async apply(entry: Entry): Promise<void> {
+    assert(entry.index === this.appliedIndex + 1, `apply ${entry.index} after ${this.appliedIndex}`);
+    const command = entry.type === EntryType.Normal && entry.data.byteLength > 0;
+    if (command) {
+      const result = await this.o.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
+      this.appliedIndex = entry.index;
+      this.proposals.applied(entry.index, entry.term, result);
+    } else {
+      this.appliedIndex = entry.index;
+    }
+    this.emit("applied", entry.index);
+  }
+
+  /** Remembers when heartbeat rounds and transfers left, for the lease. */
+  private noteLeaderMessages(messages: readonly Message[]): void {
+    const now = this.o.clock.now();
+    for (const m of messages) {
+      if (m.type === MessageType.Heartbeat && !this.roundSentAt.has(m.context)) {
+        this.roundSentAt.set(m.context, now);
+        this.roundSentAt.delete(m.context - leaseRoundsKept);
+      } else if (m.type === MessageType.TimeoutNow) {
+        this.lastTimeoutNowAt = now;
+      }
+    }
+  }
+
+  private reportSoftState(soft: SoftState): void {
+    const before = this.softState;
+    this.softState = soft;
+    if (before?.role !== soft.role || before.term !== soft.term) {
+      this.emit("role-change", roleName(soft.role), soft.term);
+    }
+    if (before?.leaderId !== soft.leaderId) {
+      this.o.logger.info("leader changed", { id: this.id, leader: soft.leaderId, term: soft.term });
+      this.emit("leader-change", soft.leaderId, soft.term);
+    }
+  }
+}
+
+export function createRaftNode<Result>(options: RaftNodeOptions<Result>): RaftNode<Result> {
+  return new RaftNode(options);
+}

@@ -1,0 +1,37 @@
+// A deterministic state machine for driver tests: it records every command applied, fails
+// the test on a repeated or out-of-order index, and can snapshot and restore its list.
+
+import type { SnapshotMeta } from "../../src/core/types.js";
+import type { AppliedEntry, StateMachine } from "../../src/node/ports.js";
+
+export class CountingStateMachine implements StateMachine<number> {
+  readonly commands: string[] = [];
+  lastIndex = 0;
+  /** Set by a test to play a state machine that keeps its state across restarts. */
+  appliedIndex?: () => number;
+
+  apply(entry: AppliedEntry): number {
+    if (entry.index <= this.lastIndex) {
+      throw new Error(`index ${entry.index} applied again (last ${this.lastIndex})`);
+    }
+    this.lastIndex = entry.index;
+    this.commands.push(Buffer.from(entry.data).toString("utf8"));
+    return this.commands.length;
+  }
+
+  async *chunks(): AsyncIterable<Uint8Array> {
+    yield Buffer.from(JSON.stringify({ commands: this.commands, lastIndex: this.lastIndex }));
+  }
+
+  snapshot(): AsyncIterable<Uint8Array> {
+    return this.chunks();
+  }
+
+  async restore(chunks: AsyncIterable<Uint8Array>, meta: SnapshotMeta): Promise<void> {
+    const parts: Buffer[] = [];
+    for await (const chunk of chunks) parts.push(Buffer.from(chunk));
+    const state = JSON.parse(Buffer.concat(parts).toString("utf8")) as { commands: string[] };
+    this.commands.splice(0, this.commands.length, ...state.commands);
+    this.lastIndex = meta.index;
+  }
+}

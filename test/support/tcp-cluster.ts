@@ -1,0 +1,133 @@
+// Real clusters for end-to-end tests: RaftNodes in this process, each with its own WAL in a
+// temporary directory and a TCP transport on 127.0.0.1, in real time with short ticks.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { nodeId } from "../../src/core/types.js";
+import { RaftNode } from "../../src/node/raft-node.js";
+import { openStorage } from "../../src/storage/open-storage.js";
+import type { Storage, StorageKind } from "../../src/storage/types.js";
+import { createTcpTransport } from "../../src/transport/tcp/tcp-transport.js";
+import { CountingStateMachine } from "./counting-state-machine.js";
+
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      return server;
+    }),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+export interface TcpMember {
+  readonly id: number;
+  readonly dir: string;
+  storage: Storage;
+  machine: CountingStateMachine;
+  node: RaftNode<number>;
+  running: boolean;
+}
+
+export class TcpCluster {
+  readonly members = new Map<number, string>();
+  readonly nodes = new Map<number, TcpMember>();
+  private root = "";
+
+  constructor(readonly size: number, readonly kind: StorageKind = "wal", readonly tickMs = 20) {}
+
+  async start(): Promise<void> {
+    this.root = await mkdtemp(join(tmpdir(), "raft-store-e2e-"));
+    const ports = await freePorts(this.size);
+    ports.forEach((port, i) => this.members.set(i + 1, `127.0.0.1:${port}`));
+    for (const id of this.members.keys()) {
+      const dir = join(this.root, `node-${id}`);
+      const member: TcpMember = { id, dir, ...(await this.open(id, dir)), running: true };
+      this.nodes.set(id, member);
+      await member.node.start();
+    }
+  }
+
+  private async open(id: number, dir: string) {
+    const storage = await openStorage({ kind: this.kind, dir } as Parameters<typeof openStorage>[0]);
+    const peers = new Map([...this.members].filter(([p]) => p !== id).map(([p, a]) => [nodeId(p), a]));
+    const transport = createTcpTransport({
+      localId: nodeId(id),
+      clusterId: "e2e",
+      listen: this.members.get(id) ?? "",
+      peers,
+      reconnectDelayMinMs: 20,
+      reconnectDelayMaxMs: 200,
+    });
+    const machine = new CountingStateMachine();
+    const node = new RaftNode<number>({
+      id, clusterId: "e2e", members: this.members, storage, transport, stateMachine: machine,
+      tickMs: this.tickMs, seed: id * 7919,
+    });
+    return { storage, machine, node };
+  }
+
+  member(id: number): TcpMember {
+    const m = this.nodes.get(id);
+    if (m === undefined) throw new Error(`no member ${id}`);
+    return m;
+  }
+
+  leader(): TcpMember | null {
+    for (const m of this.nodes.values()) if (m.running && m.node.status().role === "leader") return m;
+    return null;
+  }
+
+  async waitFor<T>(what: string, probe: () => T | null | undefined | false, ms = 15_000): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const value = probe();
+      if (value !== null && value !== undefined && value !== false) return value;
+      if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  async stop(id: number): Promise<void> {
+    const m = this.member(id);
+    if (!m.running) return;
+    m.running = false;
+    await m.node.stop();
+    await m.storage.close();
+  }
+
+  /** Restarts a stopped member from its directory, with a fresh state machine. */
+  async restart(id: number): Promise<void> {
+    const m = this.member(id);
+    Object.assign(m, await this.open(id, m.dir));
+    m.running = true;
+    await m.node.start();
+  }
+
+  async close(): Promise<void> {
+    for (const id of this.nodes.keys()) await this.stop(id).catch(() => undefined);
+    if (this.root !== "") await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Proposes `count` commands with at most `concurrency` in flight; retries are the caller's. */
+export async function proposeMany(
+  node: RaftNode<number>,
+  prefix: string,
+  count: number,
+  concurrency = 256,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      await node.propose(new TextEncoder().encode(`${prefix}-${i}`));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
