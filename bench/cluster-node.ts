@@ -12,6 +12,7 @@ interface Config {
   readonly dir: string;
   readonly ports: Record<string, number>;
   readonly tickMs: number;
+  readonly storage: "wal" | "lmdb" | "level" | "memory";
 }
 
 export type Command =
@@ -40,7 +41,9 @@ class Counter implements StateMachine<number> {
 const config = JSON.parse(process.argv[2] ?? "{}") as Config;
 const members = new Map(Object.entries(config.ports).map(([id, port]) => [Number(id), `127.0.0.1:${port}`]));
 const peers = new Map([...members].filter(([id]) => id !== config.id).map(([id, a]) => [nodeId(id), a]));
-const storage = await openStorage({ kind: "wal", dir: config.dir });
+const storage = await openStorage(
+  config.storage === "memory" ? { kind: "memory" } : { kind: config.storage, dir: config.dir },
+);
 const transport = createTcpTransport({
   localId: nodeId(config.id),
   clusterId: "bench",

@@ -1,4 +1,5 @@
-// `npm run bench -- cluster [--seconds 10] [--clients 1,16,64,256] [--tick-ms 100] [--dir D]`
+// `npm run bench -- cluster [--seconds 10] [--clients 1,16,64,256] [--tick-ms 100] [--dir D]
+//   [--storage wal|lmdb|level|memory]` (wal by default; memory shows the cost without disks)
 // Three raft-store nodes in three processes over TCP loopback, each on the WAL with fsync on.
 // For each number of concurrent proposers, the leader's process proposes 256-byte commands to
 // a counting state machine for --seconds: proposals/s and commit latency (propose to applied).
@@ -7,7 +8,7 @@
 
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { type AddressInfo, createServer, connect } from "node:net";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,11 +32,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Median round trip of a 64-byte ping-pong over a loopback TCP connection. */
+/**
+ * Round trips of a 64-byte ping-pong over loopback TCP between this process and a child
+ * process (the cluster's nodes are separate processes too), with Nagle off as in the transport.
+ */
 async function measureRtt(rounds: number): Promise<BenchLine> {
-  const server = createServer((socket) => socket.on("data", (d) => socket.write(d)));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const socket = connect((server.address() as AddressInfo).port, "127.0.0.1");
+  const echo = fork(join(fileURLToPath(new URL(".", import.meta.url)), "echo-server.js"), [], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const port = await new Promise<number>((resolve) => echo.once("message", (p: number) => resolve(p)));
+  const socket = connect(port, "127.0.0.1");
   socket.setNoDelay(true);
   await new Promise<void>((resolve) => socket.once("connect", resolve));
   const samples: number[] = [];
@@ -51,11 +57,11 @@ async function measureRtt(rounds: number): Promise<BenchLine> {
   }
   const seconds = (performance.now() - start) / 1000;
   socket.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  echo.kill();
   return {
     suite: "cluster", case: "rtt", system: "disk", backend: null, batch: null, clients: 1,
     opsPerSec: round(rounds / seconds, 1), mbPerSec: null, ...latency(samples), errors: 0,
-    seconds: round(seconds), ratio: null, ratioTo: null,
+    seconds: round(seconds), ratio: null, ratioTo: null, between: "processes",
   };
 }
 
@@ -82,13 +88,13 @@ class NodeProcess {
   }
 }
 
-async function startCluster(dir: string, tickMs: number): Promise<NodeProcess[]> {
+async function startCluster(dir: string, tickMs: number, storage: string): Promise<NodeProcess[]> {
   const ports: Record<string, number> = {};
   for (const id of [1, 2, 3]) ports[id] = await freePort();
   const script = join(fileURLToPath(new URL(".", import.meta.url)), "cluster-node.js");
   return Promise.all(
     [1, 2, 3].map(async (id) => {
-      const config = JSON.stringify({ id, dir: join(dir, `node-${id}`), ports, tickMs });
+      const config = JSON.stringify({ id, dir: join(dir, `node-${id}`), ports, tickMs, storage });
       const child = fork(script, [config], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
       const proc = new NodeProcess(id, child);
       await new Promise<void>((resolve) => proc.child.once("message", () => resolve()));
@@ -108,7 +114,11 @@ async function findLeader(nodes: readonly NodeProcess[]): Promise<NodeProcess> {
 }
 
 export async function run(args: readonly string[]): Promise<void> {
-  const o = parseOptions(args, ["seconds", "clients", "tick-ms", "dir"]);
+  const o = parseOptions(args, ["seconds", "clients", "tick-ms", "dir", "storage"]);
+  const storage = o.get("storage") ?? "wal";
+  if (!["wal", "lmdb", "level", "memory"].includes(storage)) {
+    throw new Error(`--storage must be wal, lmdb, level or memory, got ${storage}`);
+  }
   const seconds = Number(o.get("seconds") ?? 10);
   const clientCounts = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
   const dir = await mkdtemp(join(o.get("dir") ?? tmpdir(), "raft-store-bench-cluster-"));
@@ -120,7 +130,7 @@ export async function run(args: readonly string[]): Promise<void> {
     const rtt = await measureRtt(2000);
     printLine(fsyncLine);
     printLine(rtt);
-    nodes = await startCluster(dir, Number(o.get("tick-ms") ?? 100));
+    nodes = await startCluster(dir, Number(o.get("tick-ms") ?? 100), storage);
     const leader = await findLeader(nodes);
     for (const clients of clientCounts) {
       const r = await leader.ask({ type: "run", clients, seconds, bytes: 256 });
@@ -129,7 +139,7 @@ export async function run(args: readonly string[]): Promise<void> {
       const stats = latency(samples);
       const floor = (fsyncLine.p50Ms ?? 0) + (rtt.p50Ms ?? 0);
       printLine({
-        suite: "cluster", case: "put", system: "raft-store", backend: "wal", batch: null, clients,
+        suite: "cluster", case: "put", system: "raft-store", backend: storage, batch: null, clients,
         opsPerSec: round(samples.length / elapsed, 1),
         mbPerSec: round((samples.length * 256) / 1e6 / elapsed), ...stats, errors: r.errors ?? 0,
         seconds: round(elapsed),

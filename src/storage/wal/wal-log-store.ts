@@ -1,13 +1,16 @@
 // The WAL LogStore: a segmented append-only log (format in record.ts, segment.ts, README.md).
 // Appends go through group commit (group-commit.ts): one append, or every append that queued
-// while the previous write or fdatasync was in flight, is one write() of one record and, with
-// `sync`, one fdatasync. Every other operation first waits for the appends before it to settle.
+// while the previous write was in flight, is one writev() of one record. Segments are opened
+// with O_DSYNC, so that writev returns only once the data is durable: the sync costs no extra
+// system call or thread-pool round trip (every append is durable, `sync` or not). Every other
+// operation first waits for the appends before it to settle.
 // Suffix deletion truncates and fsyncs before it resolves, so a crash cannot bring deleted
 // entries back behind newer ones.
 // Prefix deletion records the compaction point, then unlinks whole segments. Any write or fsync
 // error stops the store for good (StorageFailedError): after a failed fsync the page cache cannot
 // be trusted, so a retry could report lost data as durable.
 
+import { constants } from "node:fs";
 import { type FileHandle, open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { AssertionError, assert } from "../../assert.js";
@@ -25,6 +28,9 @@ import {
 } from "../log-rules.js";
 import { SerialQueue } from "../serial-queue.js";
 import type { AppendOptions, LogStore } from "../types.js";
+
+/** Read-write, and every write synchronized (data integrity) before it returns. */
+const segmentOpenFlags = constants.O_RDWR | constants.O_DSYNC;
 import { writeCompactionPoint } from "../compaction-point.js";
 import { GroupCommit } from "./group-commit.js";
 import type { IndexTable } from "./index-table.js";
@@ -226,7 +232,9 @@ export class WalLogStore implements LogStore {
     const end = indexWritten(this.table, records, active.endOffset);
     assert(end === active.endOffset + written, () => `indexed to ${end}, wrote ${written} bytes`);
     active.endOffset = end;
-    this.activeDirty = true;
+    // Segments are opened with O_DSYNC: the write itself is durable when it returns, which
+    // saves a separate fdatasync (one thread-pool round trip fewer on every append).
+    this.activeDirty = false;
   }
 
   /** Seals the active segment (syncing it first) and starts the next one. */
@@ -234,7 +242,7 @@ export class WalLogStore implements LogStore {
     if (sealed !== undefined && this.activeDirty) await this.syncActive();
     const baseIndex = this.lastIndex() + 1;
     const path = join(this.options.dir, segmentName(baseIndex));
-    const handle = await open(path, "wx+");
+    const handle = await open(path, constants.O_CREAT | constants.O_EXCL | segmentOpenFlags);
     this.openHandles += 1;
     const segment: Segment = { path, baseIndex, endOffset: segmentHeaderBytes, handle };
     this.segments.push(segment);
@@ -342,7 +350,7 @@ export class WalLogStore implements LogStore {
       const sealed = this.segments.slice(0, -1);
       for (const other of sealed) await this.closeHandle(other);
     }
-    segment.handle = await open(segment.path, "r+");
+    segment.handle = await open(segment.path, segmentOpenFlags);
     this.openHandles += 1;
     return segment.handle;
   }

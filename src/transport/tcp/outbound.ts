@@ -219,6 +219,15 @@ export class OutboundPeer {
     }, backoffDelay(this.failures, o.reconnectDelayMinMs, o.reconnectDelayMaxMs));
   }
 
+  /** Writes what is queued now instead of on the next event-loop turn. */
+  flushNow(): void {
+    if (this.flushHandle !== null) {
+      clearImmediate(this.flushHandle);
+      this.flushHandle = null;
+    }
+    this.flush();
+  }
+
   private scheduleFlush(): void {
     if (this.state !== "ready" || this.waitingDrain || this.flushHandle !== null) return;
     this.flushHandle = setImmediate(() => {

@@ -65,15 +65,25 @@ class TcpTransport implements Transport {
     for (const peer of this.outbound.values()) peer.start();
   }
 
+  /**
+   * Queues the messages, then writes each peer's share at once: a driver's turn sends its
+   * messages in one call, so that call is already the batch, and waiting for a later
+   * event-loop turn to coalesce would only add latency.
+   */
   send(messages: readonly Message[]): void {
     const localId = this.options.localId;
+    const touched = new Set<OutboundPeer>();
     for (const m of messages) {
       assert(m.from === localId, () => `sending a message from ${m.from} on node ${localId}`);
       assert(m.to !== localId, () => `node ${localId} sending a message to itself`);
       const peer = this.outbound.get(m.to);
       if (peer === undefined) this.unroutable++;
-      else peer.enqueue(m);
+      else {
+        peer.enqueue(m);
+        touched.add(peer);
+      }
     }
+    for (const peer of touched) peer.flushNow();
   }
 
   setPeer(id: NodeId, address: string): void {

@@ -1,8 +1,10 @@
-// Proves the WAL's group commit: appends issued while an fdatasync is in flight share the next
-// one, yet each synced append resolves only after an fdatasync that started after it was called;
-// a truncateSuffix issued between appends waits for the earlier ones and is applied in call
-// order (including cuts inside a multi-entry record, which reopen to the same log); and a failed
-// fdatasync rejects every waiting append and stops the store. Everything is deterministic.
+// Proves the WAL's group commit: appends issued while a durable write is in flight share the
+// next one, yet each synced append resolves only after a durable write (segments are opened
+// with O_DSYNC, so the writev itself is the sync) that started after it was called; a
+// truncateSuffix issued between appends waits for the earlier ones and is applied in call
+// order (including cuts inside a multi-entry record, which reopen to the same log); and a
+// failed durable write rejects every waiting append and stops the store. Everything is
+// deterministic.
 
 import assert from "node:assert/strict";
 import { type FileHandle, open, rm } from "node:fs/promises";
@@ -15,12 +17,12 @@ import { openStorage } from "../../../src/storage/open-storage.js";
 import type { Storage } from "../../../src/storage/types.js";
 import { makeTempDir } from "../../support/storage/backends.js";
 
-type Datasync = FileHandle["datasync"];
+type Writev = FileHandle["writev"];
 
-/** The prototype every FileHandle shares, so a test can observe or fail its fdatasync. */
-async function fileHandlePrototype(dir: string): Promise<{ datasync: Datasync }> {
+/** The prototype every FileHandle shares, so a test can observe or fail its writes. */
+async function fileHandlePrototype(dir: string): Promise<{ writev: Writev }> {
   const handle = await open(join(dir, "probe"), "w");
-  const prototype = Object.getPrototypeOf(handle) as { datasync: Datasync };
+  const prototype = Object.getPrototypeOf(handle) as { writev: Writev };
   await handle.close();
   return prototype;
 }
@@ -40,24 +42,25 @@ async function freshWal(): Promise<{ dir: string; storage: Storage }> {
   return { dir, storage: await openStorage({ kind: "wal", dir, segmentBytes: 1 << 20 }) };
 }
 
-/** Wraps fdatasync so every start and end gets a number on one shared clock. */
+/** Wraps the (durable) writev so every start and end gets a number on one shared clock. */
 async function traceSyncs(dir: string) {
   const prototype = await fileHandlePrototype(dir);
-  const original = prototype.datasync;
+  const original = prototype.writev;
   const clock = { now: 0 };
   const syncs: { start: number; end: number }[] = [];
-  prototype.datasync = async function traced(this: FileHandle): Promise<void> {
+  prototype.writev = async function traced(this: FileHandle, ...args: Parameters<Writev>) {
     const sync = { start: (clock.now += 1), end: Infinity };
     syncs.push(sync);
-    await original.call(this);
+    const result = await original.apply(this, args);
     sync.end = (clock.now += 1);
-  };
-  restore = () => { prototype.datasync = original; };
+    return result;
+  } as Writev;
+  restore = () => { prototype.writev = original; };
   return { clock, syncs };
 }
 
 describe("WAL group commit", () => {
-  it("concurrent synced appends share fdatasyncs, each covered by one started after", async () => {
+  it("concurrent synced appends share durable writes, each covered by one started after", async () => {
     const { dir, storage } = await freshWal();
     await storage.log.append(makeEntries(1, 1, 1), { sync: true });
     const { clock, syncs } = await traceSyncs(dir);
@@ -69,8 +72,8 @@ describe("WAL group commit", () => {
       const resolved = (clock.now += 1);
       return syncs.some((sync) => sync.start > called && sync.end < resolved);
     }));
-    assert.deepEqual(covered, batches.map(() => true), "an append resolved before its fdatasync");
-    assert.ok(syncs.length < batches.length, `${syncs.length} fdatasyncs for 8 appends`);
+    assert.deepEqual(covered, batches.map(() => true), "an append resolved before its write");
+    assert.ok(syncs.length < batches.length, `${syncs.length} durable writes for 8 appends`);
     restore?.();
     restore = null;
     const expected = makeEntries(1, 81, 1, 64).map((entry, k) => k === 0
@@ -128,15 +131,15 @@ describe("WAL group commit", () => {
     await again.close();
   });
 
-  it("a failed fdatasync rejects every waiting append and stops the store", async () => {
+  it("a failed durable write rejects every waiting append and stops the store", async () => {
     const { dir, storage } = await freshWal();
     await storage.log.append(makeEntries(1, 5, 1), { sync: true });
     const prototype = await fileHandlePrototype(dir);
-    const original = prototype.datasync;
-    prototype.datasync = async function failing(): Promise<void> {
-      throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
-    };
-    restore = () => { prototype.datasync = original; };
+    const original = prototype.writev;
+    prototype.writev = async function failing(): Promise<never> {
+      throw Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
+    } as Writev;
+    restore = () => { prototype.writev = original; };
     const outcomes = await Promise.allSettled([
       storage.log.append(makeEntries(6, 10, 1), { sync: true }),
       storage.log.append(makeEntries(11, 15, 1), { sync: false }),
