@@ -21,6 +21,11 @@ import {
 export interface ConfState extends Configuration {
   /** In a joint configuration: the leader leaves it by itself once it is committed. */
   readonly autoLeave: boolean;
+  /**
+   * Members' transport addresses, by id: opaque to the core, carried so that every server
+   * learns how to reach a new member from the log itself.
+   */
+  readonly addresses?: Readonly<Record<string, string>>;
 }
 
 export const ConfChangeType = {
@@ -41,7 +46,12 @@ export const ConfTransition = {
 export type ConfTransition = (typeof ConfTransition)[keyof typeof ConfTransition];
 
 export interface ConfChangeRequest {
-  readonly changes: readonly { readonly type: ConfChangeType; readonly id: NodeId }[];
+  readonly changes: readonly {
+    readonly type: ConfChangeType;
+    readonly id: NodeId;
+    /** For an added server: how to reach it (kept in the configuration). */
+    readonly address?: string;
+  }[];
   readonly transition?: ConfTransition;
 }
 
@@ -66,27 +76,36 @@ export function planConfChange(current: ConfState, request: ConfChangeRequest): 
   if (transition === ConfTransition.Leave) {
     if (!isJoint(current)) throw new ConfChangeError("not in a joint configuration: nothing to leave");
     if (request.changes.length > 0) throw new ConfChangeError("leaving a joint configuration takes no changes");
-    return { ...current, votersOutgoing: [], autoLeave: false };
+    const addresses = { ...current.addresses };
+    const kept = new Set([...current.voters, ...current.learners]);
+    for (const id of Object.keys(addresses)) if (!kept.has(nodeId(Number(id)))) delete addresses[id];
+    return { ...current, votersOutgoing: [], autoLeave: false, addresses };
   }
   if (isJoint(current)) throw new ConfChangeError("in a joint configuration: leave it first");
   if (request.changes.length === 0) throw new ConfChangeError("no changes requested");
   const voters = new Set(current.voters);
   const learners = new Set(current.learners);
+  const addresses: Record<string, string> = { ...current.addresses };
   const seen = new Set<NodeId>();
-  for (const { type, id } of request.changes) {
+  for (const { type, id, address } of request.changes) {
     if (seen.has(id)) throw new ConfChangeError(`node ${id} appears twice in one change`);
     seen.add(id);
     applyOne(voters, learners, type, id);
+    if (address !== undefined) addresses[String(id)] = address;
   }
   if (voters.size === 0) throw new ConfChangeError("a configuration needs at least one voter");
   const changed = [...voters].filter((v) => !current.voters.includes(v)).length +
     current.voters.filter((v) => !voters.has(v)).length;
   const joint = transition === ConfTransition.Joint || changed > 1;
+  // Outgoing voters stay reachable until the joint configuration is left.
+  const kept = new Set([...voters, ...learners, ...(joint ? current.voters : [])]);
+  for (const id of Object.keys(addresses)) if (!kept.has(nodeId(Number(id)))) delete addresses[id];
   return {
     voters: [...voters].sort((a, b) => a - b),
     votersOutgoing: joint ? [...current.voters] : [],
     learners: [...learners].sort((a, b) => a - b),
     autoLeave: joint && transition === ConfTransition.Auto,
+    ...(Object.keys(addresses).length > 0 ? { addresses } : {}),
   };
 }
 
@@ -127,20 +146,33 @@ export function decodeConfState(data: Uint8Array, index: LogIndex): ConfState {
       return nodeId(v);
     });
   };
+  const rawAddresses = o["addresses"];
+  const addresses: Record<string, string> = {};
+  if (typeof rawAddresses === "object" && rawAddresses !== null) {
+    for (const [id, address] of Object.entries(rawAddresses)) {
+      if (typeof address === "string") addresses[id] = address;
+    }
+  }
   const state = {
     voters: ids("voters"),
     votersOutgoing: ids("votersOutgoing"),
     learners: ids("learners"),
     autoLeave: o["autoLeave"] === true,
+    ...(Object.keys(addresses).length > 0 ? { addresses } : {}),
   };
   assert(state.voters.length > 0, `configuration entry ${index} has no voters`);
   return state;
 }
 
 /** The configuration of a cluster's first log entry (written identically on every founder). */
-export function bootstrapConfState(voters: readonly NodeId[]): ConfState {
+export function bootstrapConfState(
+  voters: readonly NodeId[],
+  addresses?: Readonly<Record<string, string>>,
+): ConfState {
   assert(voters.length > 0, "a cluster needs at least one voter");
-  return { voters: [...voters].sort((a, b) => a - b), votersOutgoing: [], learners: [], autoLeave: false };
+  const sorted = [...voters].sort((a, b) => a - b);
+  const base = { voters: sorted, votersOutgoing: [], learners: [], autoLeave: false };
+  return addresses === undefined ? base : { ...base, addresses };
 }
 
 /**
@@ -148,12 +180,15 @@ export function bootstrapConfState(voters: readonly NodeId[]): ConfState {
  * initial configuration at index 1, term 0, already committed. Servers that join later start
  * empty and receive it (or a snapshot) from the leader like any other entry.
  */
-export function bootstrapEntries(voters: readonly NodeId[]): { entries: Entry[]; hardState: HardState } {
+export function bootstrapEntries(
+  voters: readonly NodeId[],
+  addresses?: Readonly<Record<string, string>>,
+): { entries: Entry[]; hardState: HardState } {
   const entry: Entry = {
     term: 0,
     index: 1,
     type: EntryType.ConfChange,
-    data: encodeConfState(bootstrapConfState(voters)),
+    data: encodeConfState(bootstrapConfState(voters, addresses)),
   };
   return { entries: [entry], hardState: { term: 0, vote: null, commit: 1 } };
 }

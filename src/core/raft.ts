@@ -405,7 +405,7 @@ export class Raft {
     }
     const conf = this.confLog.current();
     if (isJoint(conf) && conf.autoLeave && this.transferTarget === null) {
-      const left = encodeConfState({ ...conf, votersOutgoing: [], autoLeave: false });
+      const left = encodeConfState(planConfChange(conf, { changes: [], transition: "leave" }));
       this.appendEntries([{ term: this.term, index: 0, type: EntryType.ConfChange, data: left }]);
       broadcastAppend(this);
     }

@@ -10,14 +10,26 @@ import { type Message, MessageType } from "../core/messages.js";
 import { Sfc32 } from "../core/prng.js";
 import { Raft } from "../core/raft.js";
 import { type Ready, Role, type SoftState, roleName } from "../core/ready.js";
-import { type Entry, EntryType, type LogIndex, type NodeId, type Term } from "../core/types.js";
+import { type Entry, EntryType, type LogIndex, type NodeId, type Term, nodeId } from "../core/types.js";
 import { ClusterMismatchError, NotLeaderError, ProposalDroppedError, StoppedError } from "../errors.js";
-import { bootstrapEntries } from "../core/conf-change.js";
+import {
+  type ConfChangeRequest,
+  ConfChangeType,
+  type ConfState,
+  bootstrapEntries,
+} from "../core/conf-change.js";
 import { DurableLog, InconsistentStateError } from "./durable-log.js";
 import { type RaftNodeOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { ReadConsistency } from "./ports.js";
 import { type NodeStatus, nodeStatus } from "./status.js";
-import { type Deferred, ProposalWaiters, type ReadWaiter, ReadWaiters } from "./waiters.js";
+import { type Deferred, ProposalWaiters, type ReadWaiter, ReadWaiters, deferred } from "./waiters.js";
+import {
+  type MembershipHost,
+  type MembershipOptions,
+  PeerDirectory,
+  addVoter,
+  changeMembership,
+} from "./membership.js";
 
 export interface RaftNodeEvents {
   "leader-change": [leaderId: NodeId | null, term: Term];
@@ -25,6 +37,10 @@ export interface RaftNodeEvents {
   applied: [index: LogIndex];
   /** The node stopped itself: storage failed or the state machine threw. */
   fatal: [error: Error];
+  /** The configuration in this node's log changed (it takes effect at once, committed or not). */
+  "membership-change": [configuration: ConfState];
+  /** A committed configuration no longer includes this node: it stops campaigning. */
+  removed: [];
 }
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped" | "failed";
@@ -51,6 +67,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private readQueue: ReadWaiter[] = [];
   private controls: (() => void)[] = [];
   private readonly proposals: ProposalWaiters<Result>;
+  /** Configuration changes waiting for their entry to be applied. */
+  private readonly confChanges = new ProposalWaiters<undefined>();
+  private readonly peers: PeerDirectory;
   private readonly reads: ReadWaiters;
   private appliedIndex: LogIndex = 0;
   private softState: SoftState | null = null;
@@ -65,6 +84,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.id = this.o.id;
     this.proposals = new ProposalWaiters();
     this.reads = new ReadWaiters(this.o.clock);
+    this.peers = new PeerDirectory(this.id, this.o.transport, this.o.members);
   }
 
   // ---- lifecycle ----
@@ -119,7 +139,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (!this.o.join && noSnapshot && log.lastIndex() <= 1) {
       // A bootstrap cut short by a crash left at most its own entry: write it again.
       if (log.lastIndex() === 1) await log.truncateSuffix(1);
-      const boot = bootstrapEntries(this.o.configuration.voters);
+      const addresses = Object.fromEntries([...this.o.members].map(([id, a]) => [String(id), a]));
+      const boot = bootstrapEntries(this.o.configuration.voters, addresses);
       await log.append(boot.entries, { sync: true });
       await storage.stable.set({ hardState: boot.hardState, clusterId, nodeId: this.id });
       return;
@@ -162,6 +183,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     for (const p of this.proposalQueue) p.reject(error);
     this.proposalQueue = [];
     this.proposals.rejectAll(error);
+    this.confChanges.rejectAll(error);
     this.reads.rejectAll(error, [this.readQueue]);
     this.readQueue = [];
   }
@@ -176,6 +198,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private onTick(): void {
     this.pendingTicks++;
     this.proposals.sweep(this.o.clock.now());
+    this.confChanges.sweep(this.o.clock.now());
     this.wake?.();
   }
 
@@ -289,6 +312,78 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     return best.id;
   }
 
+  // ---- membership (thesis 4.1; paper section 6) ----
+
+  /** Adds a voter: as a learner first, promoted once caught up. Resolves when applied here. */
+  addVoter(id: number, address: string, options?: MembershipOptions): Promise<ConfState> {
+    return addVoter(this.membershipHost(), nodeId(id), address, options);
+  }
+
+  /** Adds a non-voting member that receives the log. */
+  addLearner(id: number, address: string, options?: MembershipOptions): Promise<ConfState> {
+    const request = { changes: [{ type: ConfChangeType.AddLearner, id: nodeId(id), address }] };
+    return changeMembership(this.membershipHost(), request, options);
+  }
+
+  /** Makes a learner a voter (without waiting for it to catch up: see addVoter). */
+  promote(id: number, options?: MembershipOptions): Promise<ConfState> {
+    const request = { changes: [{ type: ConfChangeType.AddVoter, id: nodeId(id) }] };
+    return changeMembership(this.membershipHost(), request, options);
+  }
+
+  /** Removes a voter or learner; removing the leader makes it step down once committed. */
+  removeServer(id: number, options?: MembershipOptions): Promise<ConfState> {
+    const request = { changes: [{ type: ConfChangeType.Remove, id: nodeId(id) }] };
+    return changeMembership(this.membershipHost(), request, options);
+  }
+
+  /** Any change, several servers at once through a joint configuration (or leave one). */
+  changeMembership(request: ConfChangeRequest, options?: MembershipOptions): Promise<ConfState> {
+    return changeMembership(this.membershipHost(), request, options);
+  }
+
+  /** The configuration in force on this node. */
+  configuration(): ConfState {
+    assert(this.raft !== null, "configuration() before start()");
+    return this.raft.confLog.current();
+  }
+
+  private membershipHost(): MembershipHost {
+    return {
+      inLoop: (action) => this.inLoop(action),
+      proposeConfChange: (request) => this.proposeConfChange(request),
+      sleep: (ms) => new Promise((resolve) => this.o.clock.setTimeout(resolve, ms)),
+      now: () => this.o.clock.now(),
+      tickMs: this.o.tickMs,
+    };
+  }
+
+  /** Runs `action` on the core between turns (never during one). */
+  private inLoop<T>(action: (raft: Raft) => T): Promise<T> {
+    const raft = this.raft;
+    if (this.state !== "running" || raft === null) return Promise.reject(this.stoppedError());
+    return new Promise<T>((resolve, reject) => {
+      this.controls.push(() => {
+        try {
+          resolve(action(raft));
+        } catch (error) {
+          reject(error instanceof NotLeaderError ? this.notLeader(raft) : error);
+        }
+      });
+      this.wake?.();
+    });
+  }
+
+  private proposeConfChange(request: ConfChangeRequest): Promise<void> {
+    const { promise, handle } = deferred<undefined>();
+    const proposed = this.inLoop((raft) => {
+      const p = raft.proposeConfChange(request);
+      // Registered inside the loop, before any turn can apply the entry.
+      this.confChanges.add(p.lastIndex, p.term, this.o.clock.now() + this.o.proposalTimeoutMs, handle);
+    });
+    return proposed.then(() => promise);
+  }
+
   status(): NodeStatus {
     const raft = this.raft;
     assert(raft !== null, "status() before start()");
@@ -365,6 +460,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       this.o.transport.send(ready.messages);
     }
     await durable.save(ready.hardState, ready.entries);
+    // Before the acknowledgements go out: a new member's address may have just arrived.
+    const membership = this.peers.follow(raft);
     if (ready.persistedMessages.length > 0) this.o.transport.send(ready.persistedMessages);
     for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index);
     for (const requestId of ready.readsAborted) this.reads.abort(requestId, this.notLeader(raft));
@@ -372,6 +469,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     raft.advance(ready);
     this.reads.release(this.appliedIndex);
     this.reportSoftState(ready.softState);
+    if (membership.changed) this.emit("membership-change", raft.confLog.current());
+    if (membership.removed) {
+      this.o.logger.warn("this node was removed from the cluster", { id: this.id });
+      this.emit("removed");
+    }
   }
 
   private async apply(entry: Entry): Promise<void> {
@@ -383,6 +485,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       this.proposals.applied(entry.index, entry.term, result);
     } else {
       this.appliedIndex = entry.index;
+      if (entry.type === EntryType.ConfChange) this.confChanges.applied(entry.index, entry.term, undefined);
     }
     this.emit("applied", entry.index);
   }

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join as joinPath } from "node:path";
 import { nodeId } from "../../src/core/types.js";
 import { RaftNode } from "../../src/node/raft-node.js";
 import { openStorage } from "../../src/storage/open-storage.js";
@@ -35,27 +35,51 @@ export interface TcpMember {
 }
 
 export class TcpCluster {
+  /** Every server's address, founders and those that may join later. */
   readonly members = new Map<number, string>();
   readonly nodes = new Map<number, TcpMember>();
   private root = "";
 
-  constructor(readonly size: number, readonly kind: StorageKind = "wal", readonly tickMs = 20) {}
+  /**
+   * `size` servers with addresses; the first `founders` (default all) form the cluster at
+   * start(), the others can join() later.
+   */
+  constructor(
+    readonly size: number,
+    readonly kind: StorageKind = "wal",
+    readonly tickMs = 20,
+    readonly founders = size,
+  ) {}
 
   async start(): Promise<void> {
-    this.root = await mkdtemp(join(tmpdir(), "raft-store-e2e-"));
+    this.root = await mkdtemp(joinPath(tmpdir(), "raft-store-e2e-"));
     const ports = await freePorts(this.size);
     ports.forEach((port, i) => this.members.set(i + 1, `127.0.0.1:${port}`));
-    for (const id of this.members.keys()) {
-      const dir = join(this.root, `node-${id}`);
-      const member: TcpMember = { id, dir, ...(await this.open(id, dir)), running: true };
-      this.nodes.set(id, member);
-      await member.node.start();
-    }
+    for (let id = 1; id <= this.founders; id++) await this.launch(id, false);
   }
 
-  private async open(id: number, dir: string) {
+  /** Starts server `id` empty, to be added to the cluster through the membership API. */
+  async join(id: number): Promise<TcpMember> {
+    return this.launch(id, true);
+  }
+
+  private async launch(id: number, joining: boolean): Promise<TcpMember> {
+    const dir = joinPath(this.root, `node-${id}`);
+    const member: TcpMember = { id, dir, ...(await this.open(id, dir, joining)), running: true };
+    this.nodes.set(id, member);
+    await member.node.start();
+    return member;
+  }
+
+  private founderAddresses(): Map<number, string> {
+    return new Map([...this.members].filter(([id]) => id <= this.founders));
+  }
+
+  private async open(id: number, dir: string, joining = id > this.founders) {
     const storage = await openStorage({ kind: this.kind, dir } as Parameters<typeof openStorage>[0]);
-    const peers = new Map([...this.members].filter(([p]) => p !== id).map(([p, a]) => [nodeId(p), a]));
+    // Founders know each other; a joiner knows every address, to answer whoever leads.
+    const known = joining ? this.members : this.founderAddresses();
+    const peers = new Map([...known].filter(([p]) => p !== id).map(([p, a]) => [nodeId(p), a]));
     const transport = createTcpTransport({
       localId: nodeId(id),
       clusterId: "e2e",
@@ -66,8 +90,8 @@ export class TcpCluster {
     });
     const machine = new CountingStateMachine();
     const node = new RaftNode<number>({
-      id, clusterId: "e2e", members: this.members, storage, transport, stateMachine: machine,
-      tickMs: this.tickMs, seed: id * 7919,
+      id, clusterId: "e2e", members: known, storage, transport, stateMachine: machine,
+      tickMs: this.tickMs, seed: id * 7919, join: joining,
     });
     return { storage, machine, node };
   }

@@ -170,3 +170,21 @@ test("a state machine that keeps its state resumes after its applied index, appl
   assert.deepEqual(kept.commands, ["a", "b", "c", "d"]);
   assert.equal(follower.node.status().state, "running", "no index was applied twice");
 });
+
+test("membership: a voter added through the API catches up as a learner, and a removed node reports it", async () => {
+  cluster = new MemoryCluster(3);
+  await cluster.start();
+  const leader = await cluster.waitForLeader();
+  await proposeAll(cluster, leader.id, ["a", "b"]);
+  const victim = [...cluster.handles.values()].find((h) => h.id !== leader.id)!;
+  let removed = false;
+  victim.node.on("removed", () => (removed = true));
+  let done = false;
+  void leader.node.removeServer(victim.id).then(() => (done = true));
+  await cluster.clock.until(() => done, 2000, "the removal to commit");
+  assert.deepEqual(leader.node.configuration().voters.includes(victim.node.id), false);
+  await cluster.clock.until(() => removed, 2000, "the removed node to learn it");
+  await cluster.clock.advance(500);
+  assert.equal(victim.node.status().role, "follower", "a removed node does not campaign");
+  assert.equal(leader.node.status().role, "leader");
+});

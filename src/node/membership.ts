@@ -1,0 +1,133 @@
+// Membership operations of the public API, built on the core's configuration changes:
+// learners that catch up before they are promoted (so adding a voter never costs
+// availability), removals, and joint changes of several servers at once.
+
+import { type ConfChangeRequest, type ConfState, membersOf } from "../core/conf-change.js";
+import type { Raft } from "../core/raft.js";
+import type { NodeId } from "../core/types.js";
+import { ProposalDroppedError, TimeoutError } from "../errors.js";
+import type { Transport } from "../transport/transport.js";
+
+/** What the membership operations need from the node that runs them. */
+export interface MembershipHost {
+  /** Runs `action` against the core between turns; resolves with its result. */
+  inLoop<T>(action: (raft: Raft) => T): Promise<T>;
+  /** Proposes a configuration change; resolves once its entry is applied here. */
+  proposeConfChange(request: ConfChangeRequest): Promise<void>;
+  /** Resolves after `ms` on the node's clock. */
+  sleep(ms: number): Promise<void>;
+  now(): number;
+  readonly tickMs: number;
+}
+
+export interface MembershipOptions {
+  /** Give up after this long (default 30 s). */
+  readonly timeoutMs?: number;
+  /** addVoter: promote once the learner is within this many entries of the leader (default 64). */
+  readonly catchUpEntries?: number;
+}
+
+/** Refusals that clear by themselves: retry them until the deadline. */
+function transient(error: unknown): boolean {
+  return (
+    error instanceof ProposalDroppedError &&
+    /not committed|transfer .* in progress/.test(error.message)
+  );
+}
+
+/** Proposes a configuration change, retrying transient refusals; resolves once it is applied. */
+export async function changeMembership(
+  host: MembershipHost,
+  request: ConfChangeRequest,
+  options: MembershipOptions = {},
+): Promise<ConfState> {
+  const deadline = host.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    try {
+      await host.proposeConfChange(request);
+      return await host.inLoop((raft) => raft.confLog.current());
+    } catch (error) {
+      if (!transient(error) || host.now() >= deadline) throw error;
+      await host.sleep(host.tickMs);
+    }
+  }
+}
+
+/**
+ * Adds a voter without a window of lost availability: it joins as a learner, is promoted once
+ * it holds the log to within `catchUpEntries` of the leader, and only then counts in quorums.
+ */
+export async function addVoter(
+  host: MembershipHost,
+  id: NodeId,
+  address: string,
+  options: MembershipOptions = {},
+): Promise<ConfState> {
+  const deadline = host.now() + (options.timeoutMs ?? 30_000);
+  const conf = await host.inLoop((raft) => raft.confLog.current());
+  if (conf.voters.includes(id) && !conf.votersOutgoing.length) return conf;
+  if (!conf.learners.includes(id)) {
+    await changeMembership(host, { changes: [{ type: "add-learner", id, address }] }, options);
+  }
+  const lagMax = options.catchUpEntries ?? 64;
+  for (;;) {
+    const lag = await host.inLoop((raft) => {
+      const match = raft.tracker.get(id)?.match ?? 0;
+      return raft.log.lastIndex() - match;
+    });
+    if (lag <= lagMax) break;
+    if (host.now() >= deadline) {
+      throw new TimeoutError(`learner ${id} still ${lag} entries behind; it stays a learner`);
+    }
+    await host.sleep(host.tickMs);
+  }
+  const remaining = Math.max(1, deadline - host.now());
+  return changeMembership(host, { changes: [{ type: "add-voter", id }] }, { timeoutMs: remaining });
+}
+
+/**
+ * Keeps the transport's peers equal to the configuration in the log: a new member's address
+ * comes with the entry that adds it; a removed member is forgotten once its removal commits
+ * (until then the leader keeps telling it, so that it learns it was removed).
+ */
+export class PeerDirectory {
+  private readonly known = new Map<NodeId, string>();
+  private seenIndex = -1;
+  private prunedIndex = -1;
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly transport: Transport,
+    initial: ReadonlyMap<NodeId, string>,
+  ) {
+    for (const [id, address] of initial) if (id !== self) this.known.set(id, address);
+  }
+
+  /** Follows the configuration in force; reports a change and whether this node was removed. */
+  follow(raft: Raft): { changed: boolean; removed: boolean } {
+    const index = raft.confLog.lastIndex();
+    const conf = raft.confLog.current();
+    const changed = index !== this.seenIndex;
+    if (changed) {
+      this.seenIndex = index;
+      for (const [key, address] of Object.entries(conf.addresses ?? {})) {
+        const id = Number(key) as NodeId;
+        if (id === this.self || this.known.get(id) === address) continue;
+        this.known.set(id, address);
+        this.transport.setPeer(id, address);
+      }
+    }
+    const committed = index <= raft.log.commitIndex;
+    // A node that has not yet received any configuration (it is joining) keeps its peers.
+    const known = conf.voters.length > 0;
+    if (!committed || !known || this.prunedIndex === index) return { changed, removed: false };
+    this.prunedIndex = index;
+    const members = new Set(membersOf(conf));
+    for (const id of this.known.keys()) {
+      if (members.has(id)) continue;
+      this.known.delete(id);
+      this.transport.removePeer(id);
+    }
+    return { changed, removed: !members.has(this.self) };
+  }
+}
