@@ -202,7 +202,7 @@ export class ConfigurationLog {
   private readonly history: { readonly index: LogIndex; readonly state: ConfState }[] = [];
 
   constructor(
-    private readonly base: ConfState,
+    private base: ConfState,
     entries: readonly Entry[],
   ) {
     this.onAppend(entries[0]?.index ?? 1, entries);
@@ -212,9 +212,24 @@ export class ConfigurationLog {
     return this.history[this.history.length - 1]?.state ?? this.base;
   }
 
+  /** The configuration in force at `index` (what a snapshot taken there must record). */
+  at(index: LogIndex): ConfState {
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      const h = this.history[i];
+      if (h !== undefined && h.index <= index) return h.state;
+    }
+    return this.base;
+  }
+
   /** Index of the entry that set the current configuration (0: the base). */
   lastIndex(): LogIndex {
     return this.history[this.history.length - 1]?.index ?? 0;
+  }
+
+  /** The log was replaced by a snapshot: its configuration is the new base. */
+  restore(base: ConfState): void {
+    this.history.length = 0;
+    this.base = base;
   }
 
   /** Entries were written from `first` on, replacing the rest. Returns whether the configuration changed. */

@@ -3,7 +3,7 @@
 // truth behind it. Entries the core has produced but that are not yet durable live in the
 // core's own unstable buffer, not here.
 
-import type { Configuration, Entry, HardState, LogIndex, Term } from "./types.js";
+import type { Configuration, Entry, HardState, LogIndex, SnapshotMeta, Term } from "./types.js";
 
 export interface InitialState {
   readonly hardState: HardState;
@@ -28,4 +28,9 @@ export interface LogView {
    * total would pass bytesMax (but always at least one entry when the range is not empty).
    */
   entries(low: LogIndex, high: LogIndex, bytesMax: number): Entry[];
+  /**
+   * The latest durable snapshot, which covers every compacted entry (null if there is none):
+   * what the leader offers a follower that needs entries before firstIndex().
+   */
+  snapshot(): SnapshotMeta | null;
 }

@@ -4,7 +4,7 @@
 
 import { assert } from "../assert.js";
 import type { LogView } from "./log-view.js";
-import { type Entry, type LogIndex, type Term, entryBytes } from "./types.js";
+import { type Entry, type LogIndex, type SnapshotMeta, type Term, entryBytes } from "./types.js";
 
 export class RaftLog {
   /** Entries not yet durable. unstable[0], if any, has index unstableOffset. */
@@ -14,6 +14,11 @@ export class RaftLog {
   commitIndex: LogIndex;
   /** Highest index handed to the state machine. */
   appliedIndex: LogIndex;
+  /**
+   * A snapshot received from the leader that replaces the log, not yet applied by the driver:
+   * until then it stands in front of storage (whose entries it makes obsolete).
+   */
+  pendingSnapshot: SnapshotMeta | null = null;
 
   constructor(
     readonly storage: LogView,
@@ -24,25 +29,28 @@ export class RaftLog {
     const last = storage.lastIndex();
     assert(last >= first - 1, `storage lastIndex ${last} < firstIndex ${first} - 1`);
     assert(commitIndex <= last, `hard state commit ${commitIndex} > lastIndex ${last}`);
+    assert(appliedIndex <= last, `applied ${appliedIndex} > lastIndex ${last}`);
     this.unstableOffset = last + 1;
-    // Entries before the first held index are compacted, hence applied (in a snapshot).
-    this.commitIndex = Math.max(commitIndex, first - 1);
+    // Compacted entries are in a snapshot, and only committed entries are ever applied: both
+    // are committed even if the (lazily saved) commit index says less.
     this.appliedIndex = Math.max(appliedIndex, first - 1);
-    assert(this.appliedIndex <= this.commitIndex, `applied ${appliedIndex} > commit ${commitIndex}`);
+    this.commitIndex = Math.max(commitIndex, this.appliedIndex);
   }
 
   firstIndex(): LogIndex {
-    return this.storage.firstIndex();
+    return this.pendingSnapshot !== null ? this.pendingSnapshot.index + 1 : this.storage.firstIndex();
   }
 
   lastIndex(): LogIndex {
     if (this.unstable.length > 0) return this.unstableOffset + this.unstable.length - 1;
+    if (this.pendingSnapshot !== null) return this.pendingSnapshot.index;
     return this.storage.lastIndex();
   }
 
   /** The last index that is durable and agrees with this log (the rest is unstable). */
   lastDurableIndex(): LogIndex {
-    return this.unstable.length > 0 ? this.unstableOffset - 1 : this.storage.lastIndex();
+    if (this.unstable.length > 0 || this.pendingSnapshot !== null) return this.unstableOffset - 1;
+    return this.storage.lastIndex();
   }
 
   lastTerm(): Term {
@@ -56,6 +64,8 @@ export class RaftLog {
     if (index >= this.unstableOffset) {
       return this.unstable[index - this.unstableOffset]?.term ?? null;
     }
+    const snapshot = this.pendingSnapshot;
+    if (snapshot !== null) return index === snapshot.index ? snapshot.term : null;
     return this.storage.term(index);
   }
 
@@ -137,6 +147,24 @@ export class RaftLog {
   /** The entries to persist: everything not yet durable. */
   unstableEntries(): readonly Entry[] {
     return this.unstable;
+  }
+
+  /**
+   * Replaces the log by a snapshot from the leader (none of our entries fit it): everything up
+   * to its index is committed and, once the driver has restored it, applied.
+   */
+  restore(snapshot: SnapshotMeta): void {
+    assert(snapshot.index > this.commitIndex, `snapshot ${snapshot.index} <= commit ${this.commitIndex}`);
+    this.pendingSnapshot = snapshot;
+    this.unstable = [];
+    this.unstableOffset = snapshot.index + 1;
+    this.commitIndex = snapshot.index;
+    this.appliedIndex = snapshot.index;
+  }
+
+  /** The driver has stored and restored the pending snapshot. */
+  snapshotStable(snapshot: SnapshotMeta): void {
+    if (this.pendingSnapshot === snapshot) this.pendingSnapshot = null;
   }
 
   /** Marks entries up to index (with that term) durable. A replaced entry is left unstable. */

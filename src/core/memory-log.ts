@@ -9,6 +9,7 @@ import {
   type Entry,
   type HardState,
   type LogIndex,
+  type SnapshotMeta,
   type Term,
   emptyHardState,
   entryBytes,
@@ -20,6 +21,7 @@ export class MemoryLog implements LogView {
   private compactedIndex: LogIndex = 0;
   private compactedTerm: Term = 0;
   private log: Entry[] = [];
+  private latestSnapshot: SnapshotMeta | null = null;
 
   /** `compacted`: where the log starts when everything before it is in a snapshot. */
   constructor(
@@ -66,6 +68,30 @@ export class MemoryLog implements LogView {
     return out;
   }
 
+  snapshot(): SnapshotMeta | null {
+    return this.latestSnapshot;
+  }
+
+  /** Records a new durable snapshot (entries it covers may then be compacted). */
+  setSnapshot(meta: SnapshotMeta): void {
+    const current = this.latestSnapshot;
+    assert(current === null || meta.index >= current.index, `snapshot ${meta.index} older than ${current?.index}`);
+    this.latestSnapshot = meta;
+  }
+
+  /**
+   * Replaces the whole log by a snapshot received from the leader: every entry goes, the log
+   * starts after the snapshot, and the configuration is the snapshot's.
+   */
+  restoreSnapshot(meta: SnapshotMeta): void {
+    this.log = [];
+    this.compactedIndex = meta.index;
+    this.compactedTerm = meta.term;
+    this.configuration = meta.configuration;
+    this.latestSnapshot = meta;
+    if (this.hardState.commit < meta.index) this.hardState = { ...this.hardState, commit: meta.index };
+  }
+
   setHardState(hardState: HardState): void {
     assert(hardState.term >= this.hardState.term, `term went back: ${this.hardState.term} -> ${hardState.term}`);
     this.hardState = hardState;
@@ -97,6 +123,8 @@ export class MemoryLog implements LogView {
   /** Forgets entries up to and including `index`, remembering the term at that point. */
   compact(index: LogIndex): void {
     assert(index <= this.lastIndex(), `compact(${index}) > lastIndex ${this.lastIndex()}`);
+    const covered = this.latestSnapshot?.index ?? 0;
+    assert(index <= covered, `compact(${index}) beyond the latest snapshot ${covered}`);
     if (index <= this.compactedIndex) return;
     const term = this.term(index);
     assert(term !== null, `compact(${index}): no term`);

@@ -2,7 +2,7 @@
 // carries the sender's term, which is how servers learn of newer terms (paper, section 5.1).
 
 import { assertNever } from "../assert.js";
-import type { Entry, LogIndex, NodeId, Term } from "./types.js";
+import type { Entry, LogIndex, NodeId, SnapshotMeta, Term } from "./types.js";
 
 export const MessageType = {
   PreVote: 1,
@@ -14,6 +14,7 @@ export const MessageType = {
   Heartbeat: 7,
   HeartbeatResponse: 8,
   TimeoutNow: 9,
+  InstallSnapshot: 10,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -74,6 +75,17 @@ export interface TimeoutNow extends Envelope {
   readonly type: typeof MessageType.TimeoutNow;
 }
 
+/**
+ * The leader offers a follower its snapshot, for entries it compacted away. Only the metadata
+ * travels in the message: the driver streams the snapshot's data separately, and steps this
+ * message into the follower's core once the data is received, verified and stored. The answer
+ * is an AppendResponse.
+ */
+export interface InstallSnapshot extends Envelope {
+  readonly type: typeof MessageType.InstallSnapshot;
+  readonly meta: SnapshotMeta;
+}
+
 export type Message =
   | VoteRequest
   | VoteResponse
@@ -81,7 +93,8 @@ export type Message =
   | AppendResponse
   | Heartbeat
   | HeartbeatResponse
-  | TimeoutNow;
+  | TimeoutNow
+  | InstallSnapshot;
 
 const names: Record<MessageType, string> = {
   [MessageType.PreVote]: "PreVote",
@@ -93,6 +106,7 @@ const names: Record<MessageType, string> = {
   [MessageType.Heartbeat]: "Heartbeat",
   [MessageType.HeartbeatResponse]: "HeartbeatResponse",
   [MessageType.TimeoutNow]: "TimeoutNow",
+  [MessageType.InstallSnapshot]: "InstallSnapshot",
 };
 
 export function messageTypeName(type: MessageType): string {
@@ -123,6 +137,8 @@ export function describeMessage(m: Message): string {
     case MessageType.HeartbeatResponse:
     case MessageType.TimeoutNow:
       return head;
+    case MessageType.InstallSnapshot:
+      return `${head} snapshot=${m.meta.index}@t${m.meta.term}`;
     default:
       return assertNever(m, "message");
   }

@@ -1,7 +1,7 @@
 // The leader's view of each follower: how much of the log it is known to hold (match), what to
 // send next (next), and whether replication is probing for the match point or streaming.
 
-import { assert } from "../assert.js";
+import { assert, assertNever } from "../assert.js";
 import { Inflights } from "./inflights.js";
 import { VoteResult, jointActive, jointIndex, jointVoteResult } from "./quorum.js";
 import type { Configuration, LogIndex, NodeId } from "./types.js";
@@ -11,6 +11,8 @@ export const ProgressState = {
   Probe: 0,
   /** The follower is matching: stream Appends optimistically, up to the inflight limit. */
   Replicate: 1,
+  /** The follower needs compacted entries: a snapshot is on its way; nothing else is sent. */
+  Snapshot: 2,
 } as const;
 export type ProgressState = (typeof ProgressState)[keyof typeof ProgressState];
 
@@ -24,6 +26,8 @@ export class Progress {
   recentActive = false;
   /** The latest heartbeat round this follower acknowledged (for reads and leases). */
   heartbeatRound = 0;
+  /** In Snapshot: the index of the snapshot being sent. */
+  pendingSnapshot: LogIndex = 0;
   readonly inflights: Inflights;
 
   constructor(next: LogIndex, inflightMax: number, inflightBytesMax: number) {
@@ -33,8 +37,18 @@ export class Progress {
   }
 
   becomeProbe(): void {
+    // After a snapshot, probe from its end: the follower holds everything up to it if it took it.
+    const from = this.state === ProgressState.Snapshot ? Math.max(this.match, this.pendingSnapshot) : this.match;
     this.state = ProgressState.Probe;
-    this.next = this.match + 1;
+    this.next = from + 1;
+    this.pendingSnapshot = 0;
+    this.probeSent = false;
+    this.inflights.reset();
+  }
+
+  becomeSnapshot(snapshotIndex: LogIndex): void {
+    this.state = ProgressState.Snapshot;
+    this.pendingSnapshot = snapshotIndex;
     this.probeSent = false;
     this.inflights.reset();
   }
@@ -46,7 +60,16 @@ export class Progress {
   }
 
   isPaused(): boolean {
-    return this.state === ProgressState.Probe ? this.probeSent : this.inflights.full();
+    switch (this.state) {
+      case ProgressState.Probe:
+        return this.probeSent;
+      case ProgressState.Replicate:
+        return this.inflights.full();
+      case ProgressState.Snapshot:
+        return true;
+      default:
+        return assertNever(this.state, "progress state");
+    }
   }
 
   /** Records that an Append ending at lastIndex (possibly empty) was sent. */
@@ -77,6 +100,8 @@ export class Progress {
    * to probe next. Returns false when the rejection is stale (answers an older message).
    */
   maybeDecrTo(rejected: LogIndex, probeIndex: LogIndex): boolean {
+    // While a snapshot is on its way, its outcome decides; rejections are of older Appends.
+    if (this.state === ProgressState.Snapshot) return false;
     if (this.state === ProgressState.Replicate) {
       if (rejected <= this.match) return false;
       this.next = this.match + 1;

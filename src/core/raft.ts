@@ -16,7 +16,7 @@ import { CampaignKind, campaign } from "./election.js";
 import { RaftLog } from "./log.js";
 import type { LogView } from "./log-view.js";
 import { type Message, MessageType } from "./messages.js";
-import { type ProgressState, ProgressTracker } from "./progress.js";
+import { ProgressState, ProgressTracker } from "./progress.js";
 import { ReadIndexTracker } from "./read-index.js";
 import { type Ready, Role, type SoftState } from "./ready.js";
 import { broadcastAppend, broadcastHeartbeat, sendAppend } from "./replication.js";
@@ -28,6 +28,7 @@ import {
   type HardState,
   type LogIndex,
   type NodeId,
+  type SnapshotMeta,
   type Term,
   entryBytes,
   hardStateEqual,
@@ -240,7 +241,10 @@ export class Raft {
       if (m.type === MessageType.PreVote) return true; // a pre-vote never changes our term
     }
     if (m.type === MessageType.PreVoteResponse && m.granted) return true; // carries term + 1
-    const fromLeader = m.type === MessageType.Append || m.type === MessageType.Heartbeat;
+    const fromLeader =
+      m.type === MessageType.Append ||
+      m.type === MessageType.Heartbeat ||
+      m.type === MessageType.InstallSnapshot;
     this.becomeFollower(m.term, fromLeader ? m.from : null);
     return true;
   }
@@ -252,7 +256,11 @@ export class Raft {
 
   private answerStaleTerm(m: Message): void {
     const { checkQuorum, preVote } = this.config;
-    if ((checkQuorum || preVote) && (m.type === MessageType.Append || m.type === MessageType.Heartbeat)) {
+    const fromLeader =
+      m.type === MessageType.Append ||
+      m.type === MessageType.Heartbeat ||
+      m.type === MessageType.InstallSnapshot;
+    if ((checkQuorum || preVote) && fromLeader) {
       // A stale leader, or one cut off while we moved on: tell it our term so that it steps
       // down (with CheckQuorum we may ignore its vote requests, so it would not learn otherwise).
       this.send({
@@ -336,6 +344,25 @@ export class Raft {
   confirmReads(): void {
     const unchecked = this.config.plantedBugs?.readWithoutQuorum === true;
     this.reads.confirmUpTo(unchecked ? Infinity : this.confirmedHeartbeatRound());
+  }
+
+  /** Follower: replaces the log by the leader's snapshot (configuration included). */
+  restoreSnapshot(meta: SnapshotMeta): void {
+    this.log.restore(meta);
+    this.confLog.restore({ ...meta.configuration, autoLeave: false });
+    this.tracker.setConfiguration(this.confLog.current(), meta.index + 1, false);
+  }
+
+  /**
+   * The driver reports how sending a snapshot to `to` ended. On failure the follower goes back
+   * to probing (and gets the snapshot again after the next heartbeat exchange).
+   */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    const pr = this.tracker.get(to);
+    if (this.role !== Role.Leader || pr === undefined || pr.state !== ProgressState.Snapshot) return;
+    if (ok) return; // the follower's answer moves it on
+    pr.becomeProbe();
+    pr.probeSent = true;
   }
 
   /** Sends TimeoutNow to the transfer target once it holds our whole log. */
@@ -489,6 +516,7 @@ export class Raft {
       this.outboxAfterPersist.length > 0 ||
       this.log.unstableEntries().length > 0 ||
       this.log.hasEntriesToApply() ||
+      this.log.pendingSnapshot !== null ||
       this.reads.hasOutput() ||
       !hardStateEqual(this.hardState(), this.persistedHardState) ||
       soft === null ||
@@ -505,14 +533,16 @@ export class Raft {
     const entries = [...this.log.unstableEntries()];
     const voteChanged =
       hardState.term !== this.persistedHardState.term || hardState.vote !== this.persistedHardState.vote;
+    const snapshot = this.log.pendingSnapshot;
     const ready: Ready = {
       softState: this.softState(),
+      snapshot,
       hardState: changed ? hardState : null,
       entries,
       messages: this.outbox,
       persistedMessages: this.outboxAfterPersist,
       committed: this.log.hasEntriesToApply() ? this.log.entriesToApply(this.config.applyBytesMax) : [],
-      mustSync: entries.length > 0 || voteChanged,
+      mustSync: entries.length > 0 || voteChanged || snapshot !== null,
       ...this.reads.takeOutput(),
     };
     this.outbox = [];
@@ -527,6 +557,7 @@ export class Raft {
     this.outstanding = null;
     this.reportedSoftState = ready.softState;
     if (ready.hardState !== null) this.persistedHardState = ready.hardState;
+    if (ready.snapshot !== null) this.log.snapshotStable(ready.snapshot);
     const last = ready.entries[ready.entries.length - 1];
     if (last !== undefined) this.log.stableTo(last.index, last.term);
     const applied = ready.committed[ready.committed.length - 1];

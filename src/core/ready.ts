@@ -5,7 +5,7 @@
 
 import type { Message } from "./messages.js";
 import type { ReadState } from "./read-index.js";
-import type { Entry, HardState, NodeId, Term } from "./types.js";
+import type { Entry, HardState, NodeId, SnapshotMeta, Term } from "./types.js";
 
 export const Role = { Follower: 0, PreCandidate: 1, Candidate: 2, Leader: 3 } as const;
 export type Role = (typeof Role)[keyof typeof Role];
@@ -30,6 +30,11 @@ export interface SoftState {
 
 export interface Ready {
   readonly softState: SoftState;
+  /**
+   * A snapshot from the leader that replaces the log: before anything else, restore the state
+   * machine from it (the driver already stored its data) and drop every log entry. Null if none.
+   */
+  readonly snapshot: SnapshotMeta | null;
   /** The hard state to persist, or null if unchanged since the last Ready. */
   readonly hardState: HardState | null;
   /** Entries to append durably; they replace any stored entries at or after entries[0].index. */

@@ -4,6 +4,7 @@
 
 import { assert } from "../assert.js";
 import {
+  type InstallSnapshot,
   type AppendRequest,
   type AppendResponse,
   type Heartbeat,
@@ -20,7 +21,7 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
   if (pr === undefined || pr.isPaused()) return false;
   const prevIndex = pr.next - 1;
   const prevTerm = r.log.term(prevIndex);
-  assert(prevTerm !== null, `no term for prevIndex ${prevIndex} (follower ${to})`);
+  if (prevTerm === null || pr.next < r.log.firstIndex()) return sendSnapshot(r, to);
   const high = Math.min(r.log.lastIndex() + 1, pr.next + r.config.appendEntriesMax);
   const entries = r.log.entries(pr.next, high, r.config.appendBytesMax);
   if (entries.length === 0 && !sendIfEmpty) return false;
@@ -37,6 +38,42 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
     commit: r.log.commitIndex,
   });
   return true;
+}
+
+/** The follower needs entries compacted away: offer it the latest snapshot instead. */
+function sendSnapshot(r: Raft, to: NodeId): boolean {
+  const pr = r.tracker.get(to);
+  const meta = r.log.storage.snapshot();
+  assert(pr !== undefined, `no progress for ${to}`);
+  assert(meta !== null, `entries before ${r.log.firstIndex()} compacted but no snapshot holds them`);
+  assert(meta.index >= r.log.firstIndex() - 1, `snapshot ${meta.index} leaves a gap before ${r.log.firstIndex()}`);
+  pr.becomeSnapshot(meta.index);
+  r.send({ type: MessageType.InstallSnapshot, from: r.id, to, term: r.term, meta });
+  return true;
+}
+
+/**
+ * Follower: the leader's snapshot has been received and stored by the driver. If our log
+ * already holds its last entry, it only moves our commit index; otherwise it replaces the log.
+ */
+export function handleInstallSnapshot(r: Raft, m: InstallSnapshot): void {
+  const meta = m.meta;
+  const reply = (index: number): void =>
+    r.send({
+      type: MessageType.AppendResponse, from: r.id, to: m.from, term: r.term,
+      success: true, index, hintIndex: 0, hintTerm: 0,
+    });
+  if (meta.index <= r.log.commitIndex) {
+    reply(r.log.commitIndex);
+    return;
+  }
+  if (r.log.matchTerm(meta.index, meta.term)) {
+    r.log.commitTo(meta.index);
+    reply(meta.index);
+    return;
+  }
+  r.restoreSnapshot(meta);
+  reply(meta.index);
 }
 
 /** Sends to every follower what it is missing (or an empty Append to spread the commit index). */
@@ -121,7 +158,14 @@ export function handleAppendResponse(r: Raft, m: AppendResponse): void {
     }
     return;
   }
-  if (!pr.maybeUpdate(m.index)) return;
+  const updated = pr.maybeUpdate(m.index);
+  if (pr.state === ProgressState.Snapshot) {
+    // The snapshot (or a log that already covered it) arrived: replicate from its end.
+    if (pr.match < pr.pendingSnapshot) return;
+    pr.becomeProbe();
+  } else if (!updated) {
+    return;
+  }
   if (pr.state === ProgressState.Probe) pr.becomeReplicate();
   else pr.inflights.freeLE(m.index);
   const committed = r.maybeCommit();

@@ -6,6 +6,7 @@ import { CampaignKind, campaign, handleVoteRequest, handleVoteResponse } from ".
 import { type Message, MessageType } from "./messages.js";
 import type { Raft } from "./raft.js";
 import {
+  handleInstallSnapshot,
   handleAppend,
   handleAppendResponse,
   handleHeartbeat,
@@ -29,6 +30,10 @@ export function stepFollower(r: Raft, m: Message): void {
     case MessageType.TimeoutNow:
       // Our leader hands over to us: campaign now, skipping PreVote and voters' leases.
       campaign(r, CampaignKind.Transfer);
+      return;
+    case MessageType.InstallSnapshot:
+      heardFromLeader(r, m.from);
+      handleInstallSnapshot(r, m);
       return;
     case MessageType.PreVoteResponse:
     case MessageType.VoteResponse:
@@ -55,6 +60,10 @@ export function stepCandidate(r: Raft, m: Message): void {
     case MessageType.Heartbeat:
       r.becomeFollower(r.term, m.from);
       handleHeartbeat(r, m);
+      return;
+    case MessageType.InstallSnapshot:
+      r.becomeFollower(r.term, m.from);
+      handleInstallSnapshot(r, m);
       return;
     case MessageType.PreVoteResponse:
     case MessageType.VoteResponse:
@@ -83,6 +92,7 @@ export function stepLeader(r: Raft, m: Message): void {
       return;
     case MessageType.Append:
     case MessageType.Heartbeat:
+    case MessageType.InstallSnapshot:
       // Another leader in our own term would break Election Safety; it cannot come from a
       // correct peer, so it is dropped rather than obeyed.
       return;

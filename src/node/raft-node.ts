@@ -204,6 +204,14 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
   private receive(m: Message): void {
     if (this.state !== "running") return;
+    if (m.type === MessageType.InstallSnapshot) {
+      // Snapshot data streaming is not part of this driver yet, and a snapshot's metadata is
+      // no use without its data; no leader of this driver compacts its log, so none is sent.
+      this.o.logger.warn("dropped an InstallSnapshot: snapshot transfer is not supported yet", {
+        id: this.id, from: m.from,
+      });
+      return;
+    }
     this.lastContact.set(m.from, this.o.clock.now());
     if (this.inbox.length >= this.o.inboxMessagesMax) return; // dropped: the core retransmits
     this.inbox.push(m);
@@ -455,6 +463,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private async turn(raft: Raft, ready: Ready): Promise<void> {
     const durable = this.durable;
     assert(durable !== null, "turn without a durable log");
+    assert(ready.snapshot === null, "the core restored a snapshot this driver never received");
     if (ready.messages.length > 0) {
       this.noteLeaderMessages(ready.messages);
       this.o.transport.send(ready.messages);

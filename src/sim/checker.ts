@@ -120,6 +120,28 @@ export class SafetyChecker {
     }
   }
 
+  /**
+   * A snapshot (taken or installed) must hold exactly the applied state at its index, and
+   * only committed entries.
+   */
+  onSnapshot(id: NodeId, meta: { index: LogIndex; term: Term }, state: readonly string[]): void {
+    if (meta.index > this.committedIndex) {
+      this.fail(`snapshot of node ${id} at ${meta.index} is beyond the commit index ${this.committedIndex}`);
+    }
+    if (state.length !== meta.index) {
+      this.fail(`snapshot of node ${id} at ${meta.index} holds ${state.length} entries`);
+    }
+    if (this.committedTerms[meta.index] !== undefined && this.committedTerms[meta.index] !== meta.term) {
+      this.fail(`snapshot of node ${id} at ${meta.index}@t${meta.term}: committed term ${this.committedTerms[meta.index]}`);
+    }
+    for (let i = 1; i <= meta.index; i++) {
+      const applied = this.appliedKeys[i];
+      if (applied !== undefined && applied !== state[i - 1]) {
+        this.fail(`snapshot of node ${id}: index ${i} holds ${state[i - 1]}, applied elsewhere ${applied}`);
+      }
+    }
+  }
+
   committedKey(index: LogIndex): string | undefined {
     return this.committedKeys[index];
   }

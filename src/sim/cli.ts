@@ -89,6 +89,8 @@ function report(args: Args, results: readonly SimResult[], wallMs: number): numb
     snapshots: sum((r) => r.snapshots),
     reads: sum((r) => r.reads),
     pauses: sum((r) => r.pauses),
+    snapshotInstalls: sum((r) => r.snapshotInstalls),
+    disksLost: sum((r) => r.disksLost),
     wallMs,
   };
   console.log(JSON.stringify(summary));

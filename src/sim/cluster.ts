@@ -43,6 +43,8 @@ export class Cluster {
   now = 0;
   crashes = 0;
   pauses = 0;
+  private readonly snapshotData = new WeakMap<Message, readonly string[]>();
+  private failedSnapshots: Message[] = [];
   /** Reads asked and not yet answered: request id -> commit index known when asked. */
   private readonly reads = new Map<number, number>();
   private readSeq = 0;
@@ -58,6 +60,7 @@ export class Cluster {
     assert(options.nodes >= 1, `a cluster needs at least one node, got ${options.nodes}`);
     this.prng = new Sfc32(options.seed);
     this.network = new SimNetwork(this.prng.fork());
+    this.network.onDrop = (m) => this.lost(m);
     const total = options.nodes + (options.spares ?? 0);
     this.ids = Array.from({ length: total }, (_, i) => nodeId(i + 1));
     this.founders = this.ids.slice(0, options.nodes);
@@ -92,8 +95,30 @@ export class Cluster {
 
   private readonly send = (m: Message): void => {
     this.trace(() => `send ${describeMessage(m)}`);
+    if (m.type === MessageType.InstallSnapshot) {
+      // The snapshot's data travels beside the message, as the driver streams it.
+      const state = this.node(m.from).storage.snapshotState();
+      assert(state !== null, `node ${m.from} offers snapshot ${m.meta.index} it does not hold`);
+      this.snapshotData.set(m, state);
+    }
     this.network.send(m, this.now);
   };
+
+  /** A snapshot that never arrived: its sender hears of it (after the current turn). */
+  private lost(m: Message): void {
+    if (m.type === MessageType.InstallSnapshot) this.failedSnapshots.push(m);
+  }
+
+  private reportFailedSnapshots(): void {
+    const failed = this.failedSnapshots;
+    this.failedSnapshots = [];
+    for (const m of failed) {
+      const sender = this.node(m.from);
+      if (sender.raft === null) continue;
+      sender.raft.reportSnapshot(m.to, false);
+      this.process(sender);
+    }
+  }
 
   /** Runs a node's pending turns; a crash point set by the nemesis may end it. */
   process(node: SimNode): void {
@@ -123,7 +148,10 @@ export class Cluster {
 
   deliver(m: Message): void {
     const node = this.node(m.to);
-    if (node.raft === null) return;
+    if (node.raft === null) {
+      this.lost(m);
+      return;
+    }
     if (this.now < node.pausedUntil) {
       // A stopped process reads its socket only when it resumes.
       this.network.requeue(m, node.pausedUntil);
@@ -131,6 +159,11 @@ export class Cluster {
     }
     this.trace(() => `recv ${describeMessage(m)}`);
     if (m.type === MessageType.AppendResponse && !m.success) this.rejections++;
+    if (m.type === MessageType.InstallSnapshot) {
+      const state = this.snapshotData.get(m);
+      assert(state !== undefined, `snapshot ${m.meta.index} arrived without its data`);
+      node.storage.saveSnapshot(m.meta, state); // received, verified and stored by the driver
+    }
     node.raft.step(m);
     this.process(node);
   }
@@ -140,6 +173,7 @@ export class Cluster {
     this.now++;
     this.drainQueuedReads();
     for (const m of this.network.takeDue(this.now, !this.fifo)) this.deliver(m);
+    this.reportFailedSnapshots();
     for (const node of this.nodes.values()) {
       if (node.raft === null || this.now < node.pausedUntil) continue;
       node.raft.tick();
@@ -288,7 +322,7 @@ export class Cluster {
 
   restart(id: NodeId): void {
     const node = this.node(id);
-    if (node.raft !== null) return;
+    if (node.raft !== null || node.lost) return;
     const raft = node.start();
     this.trace(`node ${id} restarted at term ${raft.term}`);
     this.process(node);
@@ -303,6 +337,29 @@ export class Cluster {
       if (best === null || raft.term > (best.raft?.term ?? 0)) best = node;
     }
     return best;
+  }
+
+  /** Snapshots taken by nodes and installed from a leader. */
+  snapshots(): { taken: number; installed: number } {
+    let taken = 0;
+    let installed = 0;
+    for (const node of this.nodes.values()) {
+      taken += node.snapshots;
+      installed += node.snapshotInstalls;
+    }
+    return { taken, installed };
+  }
+
+  disksLost(): number {
+    return [...this.nodes.values()].filter((n) => n.lost).length;
+  }
+
+  /** The server's disk is gone for good: it never restarts (a new server must replace it). */
+  loseDisk(id: NodeId): void {
+    const node = this.node(id);
+    if (node.raft !== null) node.crash();
+    node.lost = true;
+    this.trace(`node ${id} lost its disk`);
   }
 
   leaderChanges(): number {

@@ -40,6 +40,8 @@ export class SimNetwork {
   private seq = 0;
   sent = 0;
   dropped = 0;
+  /** Told of every message lost (a real transport reports a failed snapshot stream). */
+  onDrop: (message: Message) => void = () => {};
 
   constructor(private readonly prng: Sfc32) {}
 
@@ -49,6 +51,7 @@ export class SimNetwork {
     const f = this.faults;
     if (f.dropRate > 0 && this.prng.chance(f.dropRate)) {
       this.dropped++;
+      this.onDrop(message);
       return;
     }
     const copies = f.duplicateRate > 0 && this.prng.chance(f.duplicateRate) ? 2 : 1;
@@ -81,7 +84,10 @@ export class SimNetwork {
     this.inFlight = later;
     const open = due.filter((m) => {
       const ok = this.linkOpen(m.message.from, m.message.to);
-      if (!ok) this.dropped++;
+      if (!ok) {
+        this.dropped++;
+        this.onDrop(m.message);
+      }
       return ok;
     });
     if (!shuffle) return open.sort((a, b) => a.seq - b.seq).map((m) => m.message);

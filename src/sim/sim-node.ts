@@ -8,8 +8,9 @@ import { Raft } from "../core/raft.js";
 import { Role } from "../core/ready.js";
 import type { Sfc32 } from "../core/prng.js";
 import { bootstrapEntries } from "../core/conf-change.js";
-import type { NodeId } from "../core/types.js";
-import type { SafetyChecker } from "./checker.js";
+import type { NodeId, SnapshotMeta } from "../core/types.js";
+import { assert } from "../assert.js";
+import { type SafetyChecker, entryKey } from "./checker.js";
 import { SimStorage } from "./sim-storage.js";
 
 export const CrashPoint = {
@@ -29,6 +30,15 @@ export class SimNode {
   readonly storage: SimStorage;
   /** Index of the last entry applied to this node's (volatile) state machine. */
   appliedIndex = 0;
+  /** The state machine: the key of every applied entry, by index - 1. */
+  private appliedKeys: string[] = [];
+  /** Take a snapshot after this many applied entries (0: never), keeping `trailingEntries`. */
+  snapshotEvery = 0;
+  trailingEntries = 0;
+  snapshots = 0;
+  snapshotInstalls = 0;
+  /** The disk was lost: this server never comes back (a new one replaces it). */
+  lost = false;
   private checkedCommit = 0;
   /** Called with each read the core confirms (requestId, index). */
   onRead: (requestId: number, index: number) => void = () => {};
@@ -58,8 +68,10 @@ export class SimNode {
   }
 
   start(): Raft {
-    this.appliedIndex = 0;
-    const raft = new Raft({ ...this.options, id: this.id, prng: this.prng.fork(), applied: 0 }, this.storage);
+    // A volatile state machine restarts from the latest snapshot, then the log replays.
+    this.appliedKeys = [...(this.storage.snapshotState() ?? [])];
+    this.appliedIndex = this.storage.snapshot()?.index ?? 0;
+    const raft = new Raft({ ...this.options, id: this.id, prng: this.prng.fork(), applied: this.appliedIndex }, this.storage);
     this.checkedCommit = raft.log.commitIndex;
     this.raft = raft;
     return raft;
@@ -90,6 +102,7 @@ export class SimNode {
     const ready = raft.ready();
     for (const m of ready.messages) send(m);
     if (this.crashAt === CrashPoint.BeforePersist) return this.crashNow();
+    if (ready.snapshot !== null) this.installSnapshot(ready.snapshot, checker);
     const first = ready.entries[0];
     if (first !== undefined) checker.onPersist(this.id, ready.entries, this.storage.term(first.index - 1));
     this.storage.write(ready.hardState, ready.entries, ready.mustSync);
@@ -99,10 +112,39 @@ export class SimNode {
     for (const entry of ready.committed) {
       checker.onApply(this.id, entry, this.appliedIndex + 1);
       this.appliedIndex = entry.index;
+      this.appliedKeys.push(entryKey(entry));
     }
     raft.advance(ready);
     this.observe(checker);
+    this.maybeSnapshot(raft, checker);
     return true;
+  }
+
+  /** The leader's snapshot, already on this disk, replaces the log and the state machine. */
+  private installSnapshot(meta: SnapshotMeta, checker: SafetyChecker): void {
+    const state = this.storage.snapshotState();
+    assert(state !== null && this.storage.snapshot()?.index === meta.index, `snapshot ${meta.index} not stored`);
+    this.storage.restoreSnapshot(meta);
+    checker.onSnapshot(this.id, meta, state);
+    this.appliedKeys = [...state];
+    this.appliedIndex = meta.index;
+    this.snapshotInstalls++;
+  }
+
+  /** Compaction policy: snapshot the state machine, then drop the log up to a trailing margin. */
+  private maybeSnapshot(raft: Raft, checker: SafetyChecker): void {
+    const latest = this.storage.snapshot()?.index ?? 0;
+    if (this.snapshotEvery <= 0 || this.appliedIndex - latest < this.snapshotEvery) return;
+    const index = this.appliedIndex;
+    const term = raft.log.term(index);
+    assert(term !== null, `no term at applied index ${index}`);
+    const meta = { index, term, configuration: raft.confLog.at(index) };
+    const state = this.appliedKeys.slice(0, index);
+    checker.onSnapshot(this.id, meta, state);
+    this.storage.saveSnapshot(meta, state);
+    this.snapshots++;
+    const compactTo = index - this.trailingEntries;
+    if (compactTo > 0) this.storage.compact(compactTo, raft.confLog.at(compactTo));
   }
 
   private crashNow(): boolean {

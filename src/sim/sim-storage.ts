@@ -8,6 +8,7 @@ import {
   type Entry,
   type HardState,
   type LogIndex,
+  type SnapshotMeta,
   type Term,
   emptyHardState,
 } from "../core/types.js";
@@ -24,11 +25,45 @@ export class SimStorage implements LogView {
   private hardState: HardState = emptyHardState;
   private unsynced: UnsyncedWrite[] = [];
 
-  /** An empty disk: no configuration until the log (or a snapshot) brings one. */
-  private readonly configuration: Configuration = { voters: [], votersOutgoing: [], learners: [] };
+  /** The configuration at the start of the log (empty on a new disk: the log brings one). */
+  private configuration: Configuration = { voters: [], votersOutgoing: [], learners: [] };
+  /** The latest snapshot: its metadata and the state machine it holds (applied keys). */
+  private latest: { readonly meta: SnapshotMeta; readonly state: readonly string[] } | null = null;
 
   constructor() {
     this.log = new MemoryLog(this.configuration);
+  }
+
+  snapshot(): SnapshotMeta | null {
+    return this.latest?.meta ?? null;
+  }
+
+  snapshotState(): readonly string[] | null {
+    return this.latest?.state ?? null;
+  }
+
+  /** Stores a snapshot durably (a newer one replaces it). */
+  saveSnapshot(meta: SnapshotMeta, state: readonly string[]): void {
+    if (this.latest !== null && this.latest.meta.index >= meta.index) return;
+    this.latest = { meta, state };
+    this.log.setSnapshot(meta);
+  }
+
+  /** Drops entries up to `index` (covered by the snapshot); `configuration` is the one there. */
+  compact(index: LogIndex, configuration: Configuration): void {
+    if (index <= this.log.firstIndex() - 1) return;
+    this.log.compact(index);
+    this.configuration = configuration;
+    this.log.setConfiguration(configuration);
+    this.unsynced = []; // compaction is synced, and so is everything before it
+  }
+
+  /** Replaces the whole log by the stored snapshot (one received from the leader). */
+  restoreSnapshot(meta: SnapshotMeta): void {
+    this.log.restoreSnapshot(meta);
+    this.configuration = meta.configuration;
+    this.unsynced = [];
+    if (this.hardState.commit < meta.index) this.hardState = { ...this.hardState, commit: meta.index };
   }
 
   initialState(): InitialState {

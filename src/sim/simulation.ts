@@ -12,6 +12,7 @@ import { Cluster } from "./cluster.js";
 import type { NetworkFaults } from "./network.js";
 import { CrashPoint } from "./sim-node.js";
 import { pickFrom, randomConfChange } from "./membership.js";
+import { isJoint, membersOf } from "../core/conf-change.js";
 
 export interface SimOptions {
   readonly seed: number;
@@ -35,6 +36,10 @@ export interface SimResult {
   /** Linearizable reads confirmed (each checked against what was committed before it). */
   readonly reads: number;
   readonly pauses: number;
+  /** Snapshots installed from a leader (also counted in `snapshots`, with those taken). */
+  readonly snapshotInstalls: number;
+  /** Servers whose disk was lost and that a fresh server replaced. */
+  readonly disksLost: number;
   readonly trace: string[];
 }
 
@@ -100,6 +105,14 @@ class Run {
     });
     this.chaos = randomFaults(this.prng);
     this.cluster.network.faults = this.chaos;
+    // Compaction: snapshots every 20-150 applied entries, keeping 0-30 entries behind them.
+    const every = 20 + this.prng.nextInt(131);
+    const trailing = this.prng.nextInt(31);
+    for (const id of this.cluster.ids) {
+      const node = this.cluster.node(id);
+      node.snapshotEvery = every;
+      node.trailingEntries = trailing;
+    }
   }
 
   isCalm(t: number): boolean {
@@ -135,7 +148,7 @@ class Run {
 
   private restartDue(t: number, calm: boolean): void {
     for (const id of this.cluster.ids) {
-      if (this.cluster.node(id).up) continue;
+      if (this.cluster.node(id).up || this.cluster.node(id).lost) continue;
       const at = this.restartAt.get(id);
       if (at === undefined) this.restartAt.set(id, t + 5 + this.prng.nextInt(55));
       else if (at <= t || calm) {
@@ -184,8 +197,10 @@ class Run {
     } else if (roll < 70) {
       c.network.heal();
       c.trace("network healed");
-    } else if (roll < 82) {
+    } else if (roll < 81) {
       this.changeMembership();
+    } else if (roll < 82) {
+      this.loseDisk();
     } else if (roll < 90) {
       // A process pause longer than an election timeout, often of the leader (Jepsen's pause).
       const victim = this.prng.chance(0.5) ? (c.leader()?.id ?? pick()) : pick();
@@ -204,9 +219,36 @@ class Run {
   private changeMembership(): void {
     const leader = this.cluster.leader();
     if (leader?.raft === undefined || leader.raft === null) return;
-    const votersMin = Math.min(3, this.options.nodes);
-    const request = randomConfChange(this.prng, leader.raft.confLog.current(), this.cluster.ids, votersMin);
+    const conf = leader.raft.confLog.current();
+    const ids = this.cluster.ids.filter((id) => !this.cluster.node(id).lost);
+    const lostMember = membersOf(conf).find((id) => this.cluster.node(id).lost);
+    // A server whose disk is gone is replaced first: by a fresh server, through a joint change.
+    const fresh = ids.find((id) => !membersOf(conf).includes(id));
+    const request = lostMember !== undefined && !isJoint(conf)
+      ? {
+        changes: [
+          { type: "remove" as const, id: lostMember },
+          ...(fresh !== undefined && conf.voters.includes(lostMember)
+            ? [{ type: "add-voter" as const, id: fresh }]
+            : []),
+        ],
+      }
+      : randomConfChange(this.prng, conf, ids, Math.min(3, this.options.nodes));
     if (request !== null) this.cluster.changeMembership(leader.id, request);
+  }
+
+  /**
+   * A server loses its whole disk, at most once per run and never the last spare's worth: it
+   * is gone for good, and a new server with an empty disk takes its place, catching up from a
+   * snapshot (reusing its id with an empty disk could make it vote twice in one term).
+   */
+  private loseDisk(): void {
+    const c = this.cluster;
+    if (c.ids.some((id) => c.node(id).lost)) return;
+    const leader = c.leader();
+    const victims = leader?.raft?.voters().filter((id) => id !== leader.id) ?? [];
+    const victim = pickFrom(this.prng, victims);
+    if (victim !== undefined) c.loseDisk(victim);
   }
 
   private partition(): void {
@@ -273,7 +315,9 @@ export function simulate(options: SimOptions): SimResult {
     crashes: c.crashes,
     partitions: run.partitions,
     confChanges: c.confChanges,
-    snapshots: 0,
+    snapshots: c.snapshots().taken + c.snapshots().installed,
+    snapshotInstalls: c.snapshots().installed,
+    disksLost: c.disksLost(),
     reads: c.readsConfirmed,
     pauses: c.pauses,
     trace: c.traceTail(options.traceTail ?? 80),

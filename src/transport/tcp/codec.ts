@@ -7,7 +7,8 @@
 
 import { assert, assertNever } from "../../assert.js";
 import { type AppendRequest, type Message, MessageType } from "../../core/messages.js";
-import { type Entry, EntryType, type NodeId, nodeId } from "../../core/types.js";
+import type { ConfState } from "../../core/conf-change.js";
+import { type Entry, EntryType, type NodeId, type SnapshotMeta, nodeId } from "../../core/types.js";
 import { CodecError } from "../errors.js";
 import { ByteReader, ByteWriter } from "./binary.js";
 
@@ -45,9 +46,68 @@ function bodyBytes(m: Message): number {
       return 8;
     case MessageType.TimeoutNow:
       return 0;
+    case MessageType.InstallSnapshot:
+      return snapshotMetaBytes(m.meta);
     default:
       return assertNever(m, "message");
   }
+}
+
+// InstallSnapshot: index u64, term u64, then voters, outgoing voters and learners (u32 count,
+// u64 ids each), then the members' addresses (u32 count; u64 id, u16 length, UTF-8 each).
+
+function addressesOf(meta: SnapshotMeta): [string, string][] {
+  const addresses = (meta.configuration as Partial<ConfState>).addresses ?? {};
+  return Object.entries(addresses);
+}
+
+function snapshotMetaBytes(meta: SnapshotMeta): number {
+  const c = meta.configuration;
+  let bytes = 8 + 8 + 4 * 3 + 8 * (c.voters.length + c.votersOutgoing.length + c.learners.length);
+  bytes += 4;
+  for (const [, address] of addressesOf(meta)) bytes += 8 + 2 + Buffer.byteLength(address, "utf8");
+  return bytes;
+}
+
+function writeSnapshotMeta(w: ByteWriter, meta: SnapshotMeta): void {
+  w.u64(meta.index);
+  w.u64(meta.term);
+  for (const ids of [meta.configuration.voters, meta.configuration.votersOutgoing, meta.configuration.learners]) {
+    w.u32(ids.length);
+    for (const id of ids) w.u64(id);
+  }
+  const addresses = addressesOf(meta);
+  w.u32(addresses.length);
+  for (const [id, address] of addresses) {
+    const bytes = Buffer.from(address, "utf8");
+    assert(bytes.length <= 0xffff, () => `address of node ${id} is ${bytes.length} bytes`);
+    w.u64(Number(id));
+    w.u16(bytes.length);
+    w.bytes(bytes);
+  }
+}
+
+function readIds(r: ByteReader, field: string): NodeId[] {
+  const count = r.u32(`${field} count`);
+  if (count * 8 > r.remaining()) throw new CodecError(`${field} count ${count} cannot fit`);
+  return Array.from({ length: count }, () => readNodeId(r, field));
+}
+
+function readSnapshotMeta(r: ByteReader): SnapshotMeta {
+  const index = r.u64("snapshot index");
+  const term = r.u64("snapshot term");
+  const voters = readIds(r, "voters");
+  const votersOutgoing = readIds(r, "outgoing voters");
+  const learners = readIds(r, "learners");
+  const count = r.u32("address count");
+  if (count * 10 > r.remaining()) throw new CodecError(`address count ${count} cannot fit`);
+  const addresses: Record<string, string> = {};
+  for (let i = 0; i < count; i++) {
+    const id = readNodeId(r, "address node id");
+    addresses[String(id)] = r.utf8(r.u16("address length"), "address");
+  }
+  const configuration = { voters, votersOutgoing, learners, ...(count > 0 ? { addresses } : {}) };
+  return { index, term, configuration };
 }
 
 /** Writes `m` at `offset`; `buf` must have messageBytes(m) bytes there. */
@@ -101,6 +161,8 @@ function writeBody(w: ByteWriter, m: Message): void {
       return;
     case MessageType.TimeoutNow:
       return;
+    case MessageType.InstallSnapshot:
+      return writeSnapshotMeta(w, m.meta);
     default:
       return assertNever(m, "message");
   }
@@ -179,6 +241,8 @@ function readBody(r: ByteReader, type: MessageType, h: Header): Message {
       return { type, ...h, context: r.u64("context") };
     case MessageType.TimeoutNow:
       return { type, ...h };
+    case MessageType.InstallSnapshot:
+      return { type, ...h, meta: readSnapshotMeta(r) };
     default:
       return assertNever(type, "message type");
   }

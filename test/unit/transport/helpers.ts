@@ -74,6 +74,19 @@ export const arbMessage: fc.Arbitrary<Message> = fc.oneof(
   }),
   fc.record({ type: fc.constant(MessageType.HeartbeatResponse), ...envelope, context: arbU53 }),
   fc.record({ type: fc.constant(MessageType.TimeoutNow), ...envelope }),
+  fc.record({
+    type: fc.constant(MessageType.InstallSnapshot),
+    ...envelope,
+    meta: fc.record({
+      index: arbU53,
+      term: arbU53,
+      configuration: fc.record({
+        voters: fc.array(arbNodeId, { maxLength: 7 }),
+        votersOutgoing: fc.array(arbNodeId, { maxLength: 7 }),
+        learners: fc.array(arbNodeId, { maxLength: 3 }),
+      }).map((c) => ({ ...c })),
+    }).map((meta) => ({ ...meta })),
+  }),
 ).map((m) => ({ ...m })); // fc.record makes null-prototype objects; decode makes plain ones
 
 /** An Append from `from` to `to` whose prevIndex numbers it within its link. */
