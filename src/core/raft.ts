@@ -354,13 +354,14 @@ export class Raft {
   }
 
   /**
-   * The driver reports how sending a snapshot to `to` ended. On failure the follower goes back
-   * to probing (and gets the snapshot again after the next heartbeat exchange).
+   * The driver reports how sending a snapshot to `to` ended (its data fully delivered, or not).
    */
   reportSnapshot(to: NodeId, ok: boolean): void {
     const pr = this.tracker.get(to);
     if (this.role !== Role.Leader || pr === undefined || pr.state !== ProgressState.Snapshot) return;
-    if (ok) return; // the follower's answer moves it on
+    // Either way, probe next (after the next heartbeat exchange): from the snapshot's end if it
+    // was delivered (the follower may crash before answering), else from the match again.
+    if (!ok) pr.pendingSnapshot = 0;
     pr.becomeProbe();
     pr.probeSent = true;
   }

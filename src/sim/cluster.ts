@@ -44,7 +44,7 @@ export class Cluster {
   crashes = 0;
   pauses = 0;
   private readonly snapshotData = new WeakMap<Message, readonly string[]>();
-  private failedSnapshots: Message[] = [];
+  private snapshotReports: { m: Message; ok: boolean }[] = [];
   /** Reads asked and not yet answered: request id -> commit index known when asked. */
   private readonly reads = new Map<number, number>();
   private readSeq = 0;
@@ -106,16 +106,21 @@ export class Cluster {
 
   /** A snapshot that never arrived: its sender hears of it (after the current turn). */
   private lost(m: Message): void {
-    if (m.type === MessageType.InstallSnapshot) this.failedSnapshots.push(m);
+    if (m.type === MessageType.InstallSnapshot) this.snapshotReports.push({ m, ok: false });
   }
 
-  private reportFailedSnapshots(): void {
-    const failed = this.failedSnapshots;
-    this.failedSnapshots = [];
-    for (const m of failed) {
+  /** Tells leaders how their snapshot transfers ended, as a transport reports a stream's end. */
+  private reportSnapshots(): void {
+    const reports = this.snapshotReports;
+    this.snapshotReports = [];
+    for (const { m, ok } of reports) {
       const sender = this.node(m.from);
       if (sender.raft === null) continue;
-      sender.raft.reportSnapshot(m.to, false);
+      if (!this.reachable(sender)) {
+        this.snapshotReports.push({ m, ok }); // heard when the process resumes
+        continue;
+      }
+      sender.raft.reportSnapshot(m.to, ok);
       this.process(sender);
     }
   }
@@ -163,6 +168,7 @@ export class Cluster {
       const state = this.snapshotData.get(m);
       assert(state !== undefined, `snapshot ${m.meta.index} arrived without its data`);
       node.storage.saveSnapshot(m.meta, state); // received, verified and stored by the driver
+      this.snapshotReports.push({ m, ok: true });
     }
     node.raft.step(m);
     this.process(node);
@@ -173,7 +179,7 @@ export class Cluster {
     this.now++;
     this.drainQueuedReads();
     for (const m of this.network.takeDue(this.now, !this.fifo)) this.deliver(m);
-    this.reportFailedSnapshots();
+    this.reportSnapshots();
     for (const node of this.nodes.values()) {
       if (node.raft === null || this.now < node.pausedUntil) continue;
       node.raft.tick();

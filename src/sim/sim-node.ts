@@ -68,6 +68,12 @@ export class SimNode {
   }
 
   start(): Raft {
+    // A snapshot received from a leader but not yet put in place when the node crashed: the
+    // log does not reach it (or disagrees with it), so it replaces the log now.
+    const snapshot = this.storage.snapshot();
+    if (snapshot !== null && this.storage.term(snapshot.index) !== snapshot.term) {
+      this.storage.restoreSnapshot(snapshot);
+    }
     // A volatile state machine restarts from the latest snapshot, then the log replays.
     this.appliedKeys = [...(this.storage.snapshotState() ?? [])];
     this.appliedIndex = this.storage.snapshot()?.index ?? 0;
