@@ -25,11 +25,11 @@ class Counter implements StateMachine<number> {
   apply(): number {
     return ++this.count;
   }
-  async *chunks(): AsyncIterable<Uint8Array> {
-    yield Buffer.from(String(this.count));
-  }
   snapshot(): AsyncIterable<Uint8Array> {
-    return this.chunks();
+    const data = Buffer.from(String(this.count)); // taken now, streamed later
+    return (async function* () {
+      yield data;
+    })();
   }
   async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {
     const parts: Buffer[] = [];

@@ -31,8 +31,12 @@ class KvStateMachine implements StateMachine<string | null> {
     return previous;
   }
 
-  async *snapshot(): AsyncIterable<Uint8Array> {
-    yield new TextEncoder().encode(JSON.stringify([...this.data]));
+  snapshot(): AsyncIterable<Uint8Array> {
+    // The view is taken now: the node keeps applying while the snapshot is streamed.
+    const data = new TextEncoder().encode(JSON.stringify([...this.data]));
+    return (async function* () {
+      yield data;
+    })();
   }
 
   async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {

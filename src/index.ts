@@ -13,7 +13,14 @@ export type { NodeStatus, PeerStatus } from "./node/status.js";
 export { InconsistentStateError } from "./node/durable-log.js";
 export { openStorage, type StorageOptions } from "./storage/open-storage.js";
 export type { Storage, StorageKind } from "./storage/types.js";
-export type { Transport } from "./transport/transport.js";
+export type { IncomingSnapshot, SnapshotOffer, Transport } from "./transport/transport.js";
+export { SnapshotTransferError } from "./transport/errors.js";
+export type { SnapshotPolicy } from "./node/snapshots.js";
+export {
+  ConfChangeError,
+  type ConfChangeRequest,
+  type ConfState,
+} from "./core/conf-change.js";
 export { MemoryNetwork } from "./transport/memory-transport.js";
 export { createTcpTransport } from "./transport/tcp/tcp-transport.js";
 export type { TcpTransportOptions, TlsOptions } from "./transport/tcp/options.js";

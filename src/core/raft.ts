@@ -472,6 +472,7 @@ export class Raft {
       case MessageType.Append:
       case MessageType.Heartbeat:
       case MessageType.TimeoutNow:
+      case MessageType.InstallSnapshot:
         // The leader's own term is durable; its log write may proceed in parallel (10.2.1).
         return true;
       case MessageType.AppendResponse:

@@ -4,10 +4,11 @@
 
 import { assert } from "../assert.js";
 import { MemoryLog } from "../core/memory-log.js";
-import type { Configuration, Entry, HardState, LogIndex } from "../core/types.js";
+import type { Entry, HardState, LogIndex, SnapshotMeta } from "../core/types.js";
 import { RaftStoreError } from "../errors.js";
 import type { Clock } from "./ports.js";
 import type { Storage } from "../storage/types.js";
+import { placeSnapshot } from "./snapshots.js";
 
 /** Entries read from storage per call while loading. */
 const loadBytesPerRead = 8 * 1024 * 1024;
@@ -15,6 +16,13 @@ const loadBytesPerRead = 8 * 1024 * 1024;
 /** The state machine and the log do not fit together: the data directory is inconsistent. */
 export class InconsistentStateError extends RaftStoreError {
   override readonly code = "INCONSISTENT_STATE";
+}
+
+/** Whether the log on disk holds (or was compacted exactly at) the snapshot's last entry. */
+async function holds(storage: Storage, snapshot: SnapshotMeta): Promise<boolean> {
+  const log = storage.log;
+  if (snapshot.index < log.firstIndex() - 1 || snapshot.index > log.lastIndex()) return false;
+  return (await log.term(snapshot.index)) === snapshot.term;
 }
 
 export class DurableLog {
@@ -37,15 +45,22 @@ export class DurableLog {
    */
   static async open(
     storage: Storage,
-    configuration: Configuration,
+    snapshot: SnapshotMeta | null,
     appliedIndex: LogIndex,
     clock: Clock,
     commitSaveIntervalMs: number,
   ): Promise<DurableLog> {
     const log = storage.log;
+    if (snapshot !== null && !(await holds(storage, snapshot))) {
+      // A snapshot received from a leader but not yet put in place when the node stopped.
+      await placeSnapshot(storage, snapshot);
+    }
     const first = log.firstIndex();
     const compacted = { index: first - 1, term: await log.term(first - 1) };
+    // The configuration at the start of the log: the snapshot's, or none (the log holds it).
+    const configuration = snapshot?.configuration ?? { voters: [], votersOutgoing: [], learners: [] };
     const cache = new MemoryLog(configuration, compacted);
+    if (snapshot !== null) cache.setSnapshot(snapshot);
     for (let low = first; low <= log.lastIndex(); ) {
       const entries = await log.entries(low, log.lastIndex() + 1, loadBytesPerRead);
       assert(entries.length > 0, `storage returned no entries from ${low}`);

@@ -94,6 +94,8 @@ export class PeerDirectory {
   private readonly known = new Map<NodeId, string>();
   private seenIndex = -1;
   private prunedIndex = -1;
+  /** This node has been a member of a configuration it knows (so losing it means removal). */
+  private wasMember = false;
 
   constructor(
     private readonly self: NodeId,
@@ -123,11 +125,14 @@ export class PeerDirectory {
     if (!committed || !known || this.prunedIndex === index) return { changed, removed: false };
     this.prunedIndex = index;
     const members = new Set(membersOf(conf));
+    const member = members.has(this.self);
+    const removed = this.wasMember && !member;
+    if (member) this.wasMember = true;
     for (const id of this.known.keys()) {
       if (members.has(id)) continue;
       this.known.delete(id);
       this.transport.removePeer(id);
     }
-    return { changed, removed: !members.has(this.self) };
+    return { changed, removed };
   }
 }

@@ -7,6 +7,7 @@ import { type Logger, silentLogger } from "../logger.js";
 import type { Storage } from "../storage/types.js";
 import type { Transport } from "../transport/transport.js";
 import { type Clock, type StateMachine, systemClock } from "./ports.js";
+import type { SnapshotPolicy } from "./snapshots.js";
 
 /** Core settings a node may override (flow-control limits and timing in ticks). */
 export type RaftTuning = Partial<
@@ -59,6 +60,12 @@ export interface RaftNodeOptions<Result> {
   readonly lease?: { readonly clockDriftBound: number };
   /** How often a commit-index-only change of the hard state is saved (default 1000 ms). */
   readonly commitSaveIntervalMs?: number;
+  /**
+   * Log compaction: snapshot the state machine after `thresholdEntries` applied entries (default
+   * 8192; 0: only when snapshot() is called), keep `trailingEntries` (default 1024) in the log
+   * behind it, and keep the newest `retained` snapshots on disk (default 2).
+   */
+  readonly snapshots?: Partial<SnapshotPolicy>;
   readonly clock?: Clock;
   readonly logger?: Logger;
   /** Seed of the election-jitter PRNG (default: random). */
@@ -83,6 +90,7 @@ export interface ResolvedOptions<Result> {
   readonly inboxMessagesMax: number;
   readonly leaseMs: number | null;
   readonly commitSaveIntervalMs: number;
+  readonly snapshotPolicy: SnapshotPolicy;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly seed: number;
@@ -103,6 +111,17 @@ function parseMembers(members: RaftNodeOptions<unknown>["members"]): Map<NodeId,
     out.set(nodeId(id), address);
   }
   return out;
+}
+
+function snapshotPolicy(p: Partial<SnapshotPolicy>): SnapshotPolicy {
+  const policy = { thresholdEntries: 8192, trailingEntries: 1024, retained: 2, ...p };
+  for (const [name, value] of Object.entries(policy)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ConfigError(`snapshots.${name} must be a non-negative integer, got ${value}`);
+    }
+  }
+  if (policy.retained < 1) throw new ConfigError("snapshots.retained must be at least 1");
+  return policy;
 }
 
 export function resolveOptions<Result>(o: RaftNodeOptions<Result>): ResolvedOptions<Result> {
@@ -138,6 +157,7 @@ export function resolveOptions<Result>(o: RaftNodeOptions<Result>): ResolvedOpti
     inboxMessagesMax: positive("inboxMessagesMax", o.inboxMessagesMax ?? 65_536),
     leaseMs,
     commitSaveIntervalMs: positive("commitSaveIntervalMs", o.commitSaveIntervalMs ?? 1000),
+    snapshotPolicy: snapshotPolicy(o.snapshots ?? {}),
     clock: o.clock ?? systemClock,
     logger: o.logger ?? silentLogger,
     seed: o.seed ?? Math.floor(Math.random() * 2 ** 48),

@@ -23,7 +23,10 @@ export interface StateMachine<Result = unknown> {
    * A volatile state machine omits this; it is rebuilt from the latest snapshot and the log.
    */
   appliedIndex?(): LogIndex | Promise<LogIndex>;
-  /** Serializes the current state (a point-in-time copy) as a stream of chunks. */
+  /**
+   * Serializes the state as a stream of chunks. The view must be taken when snapshot() is
+   * called (before it returns): the node goes on applying entries while the stream is read.
+   */
   snapshot(): AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>;
   /** Replaces the whole state with a snapshot's. */
   restore(chunks: AsyncIterable<Uint8Array>, meta: SnapshotMeta): Promise<void>;

@@ -10,15 +10,21 @@ import { type Message, MessageType } from "../core/messages.js";
 import { Sfc32 } from "../core/prng.js";
 import { Raft } from "../core/raft.js";
 import { type Ready, Role, type SoftState, roleName } from "../core/ready.js";
-import { type Entry, EntryType, type LogIndex, type NodeId, type Term, nodeId } from "../core/types.js";
-import { ClusterMismatchError, NotLeaderError, ProposalDroppedError, StoppedError } from "../errors.js";
 import {
-  type ConfChangeRequest,
-  ConfChangeType,
-  type ConfState,
-  bootstrapEntries,
-} from "../core/conf-change.js";
-import { DurableLog, InconsistentStateError } from "./durable-log.js";
+  type Entry,
+  EntryType,
+  type LogIndex,
+  type NodeId,
+  type SnapshotMeta,
+  type Term,
+  nodeId,
+} from "../core/types.js";
+import { NotLeaderError, ProposalDroppedError, StoppedError } from "../errors.js";
+import { type ConfChangeRequest, ConfChangeType, type ConfState } from "../core/conf-change.js";
+import { DurableLog } from "./durable-log.js";
+import { checkIdentity } from "./identity.js";
+import { Lease } from "./lease.js";
+import { type SnapshotHost, SnapshotManager } from "./snapshots.js";
 import { type RaftNodeOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { ReadConsistency } from "./ports.js";
 import { type NodeStatus, nodeStatus } from "./status.js";
@@ -49,8 +55,6 @@ interface QueuedProposal<R> extends Deferred<R> {
   readonly data: Uint8Array;
 }
 
-/** Heartbeat rounds whose send time is remembered for the lease. */
-const leaseRoundsKept = 512;
 
 export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   readonly id: NodeId;
@@ -70,12 +74,12 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   /** Configuration changes waiting for their entry to be applied. */
   private readonly confChanges = new ProposalWaiters<undefined>();
   private readonly peers: PeerDirectory;
+  private snapshots: SnapshotManager | null = null;
   private readonly reads: ReadWaiters;
   private appliedIndex: LogIndex = 0;
   private softState: SoftState | null = null;
   private readonly lastContact = new Map<NodeId, number>();
-  private readonly roundSentAt = new Map<number, number>();
-  private lastTimeoutNowAt = -Infinity;
+  private readonly lease: Lease;
   private failure: Error | null = null;
 
   constructor(options: RaftNodeOptions<Result>) {
@@ -85,6 +89,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.proposals = new ProposalWaiters();
     this.reads = new ReadWaiters(this.o.clock);
     this.peers = new PeerDirectory(this.id, this.o.transport, this.o.members);
+    this.lease = new Lease(this.o.leaseMs, this.o.raft.electionTicks * this.o.tickMs);
   }
 
   // ---- lifecycle ----
@@ -95,7 +100,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.state = "starting";
     const { storage, stateMachine, clock, commitSaveIntervalMs } = this.o;
     const snapshot = await storage.snapshots.latest();
-    await this.checkIdentity(snapshot === null);
+    await checkIdentity(this.o, snapshot === null);
     let applied = (await stateMachine.appliedIndex?.()) ?? 0;
     if (snapshot !== null && snapshot.meta.index > applied) {
       await stateMachine.restore(snapshot.chunks(), snapshot.meta);
@@ -103,52 +108,23 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     } else {
       await snapshot?.close();
     }
-    // The configuration at the start of the log: the snapshot's, or none (the log holds it).
-    const base = snapshot?.meta.configuration ?? { voters: [], votersOutgoing: [], learners: [] };
-    this.durable = await DurableLog.open(storage, base, applied, clock, commitSaveIntervalMs);
+    const latest = snapshot?.meta ?? null;
+    this.durable = await DurableLog.open(storage, latest, applied, clock, commitSaveIntervalMs);
+    this.snapshots = new SnapshotManager(this.snapshotHost(), this.o.snapshotPolicy, latest);
     this.appliedIndex = applied;
     this.raft = new Raft(
       { ...this.o.raft, id: this.id, prng: new Sfc32(this.o.seed), applied: this.appliedIndex },
       this.durable.cache,
     );
     for (const [id, address] of this.o.members) if (id !== this.id) this.o.transport.setPeer(id, address);
-    await this.o.transport.start((m) => this.receive(m));
+    await this.o.transport.start(
+      (m) => this.receive(m),
+      (incoming) => this.managedSnapshots().receive(incoming),
+    );
     this.state = "running";
     this.timer = clock.setInterval(() => this.onTick(), this.o.tickMs);
     this.loopDone = this.loop();
     this.o.logger.info("raft node started", { id: this.id, applied: this.appliedIndex, term: this.raft.term });
-  }
-
-  /**
-   * Refuses a data directory of another cluster or node; on a new one, writes this node's
-   * identity, and for a founding member the bootstrap entry holding the initial configuration.
-   */
-  private async checkIdentity(noSnapshot: boolean): Promise<void> {
-    const { storage, clusterId } = this.o;
-    const stored = storage.stable.get();
-    if (stored.clusterId !== null && stored.clusterId !== clusterId) {
-      throw new ClusterMismatchError(
-        `data directory belongs to cluster "${stored.clusterId}", not "${clusterId}"`,
-      );
-    }
-    if (stored.nodeId !== null && stored.nodeId !== this.id) {
-      throw new ClusterMismatchError(`data directory belongs to node ${stored.nodeId}, not node ${this.id}`);
-    }
-    if (stored.clusterId !== null && stored.nodeId !== null) return;
-    const log = storage.log;
-    if (!this.o.join && noSnapshot && log.lastIndex() <= 1) {
-      // A bootstrap cut short by a crash left at most its own entry: write it again.
-      if (log.lastIndex() === 1) await log.truncateSuffix(1);
-      const addresses = Object.fromEntries([...this.o.members].map(([id, a]) => [String(id), a]));
-      const boot = bootstrapEntries(this.o.configuration.voters, addresses);
-      await log.append(boot.entries, { sync: true });
-      await storage.stable.set({ hardState: boot.hardState, clusterId, nodeId: this.id });
-      return;
-    }
-    if (!this.o.join) {
-      throw new InconsistentStateError("the data directory holds a log but no identity: it is not this node's");
-    }
-    await storage.stable.set({ clusterId, nodeId: this.id });
   }
 
   /** Stops ticking, finishes the turn in progress, fails what is pending, closes the transport. */
@@ -205,11 +181,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private receive(m: Message): void {
     if (this.state !== "running") return;
     if (m.type === MessageType.InstallSnapshot) {
-      // Snapshot data streaming is not part of this driver yet, and a snapshot's metadata is
-      // no use without its data; no leader of this driver compacts its log, so none is sent.
-      this.o.logger.warn("dropped an InstallSnapshot: snapshot transfer is not supported yet", {
-        id: this.id, from: m.from,
-      });
+      // Offers come with their data over the snapshot channel; one without it is of no use.
+      this.o.logger.warn("dropped an InstallSnapshot without its data", { id: this.id, from: m.from });
       return;
     }
     this.lastContact.set(m.from, this.o.clock.now());
@@ -254,7 +227,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (this.state !== "running" || raft === null) return Promise.reject(this.stoppedError());
     if (consistency === ReadConsistency.Stale) return Promise.resolve(this.appliedIndex);
     if (raft.role !== Role.Leader) return Promise.reject(this.notLeader(raft));
-    if (consistency === ReadConsistency.Lease && this.leaseValid(raft)) {
+    if (consistency === ReadConsistency.Lease && this.lease.valid(raft, this.o.clock.now())) {
       const batch: ReadWaiter[] = [];
       const promise = this.reads.wait(this.o.readTimeoutMs, batch);
       for (const waiter of batch) this.reads.ready(raft.log.commitIndex, waiter);
@@ -264,16 +237,6 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     const promise = this.reads.wait(this.o.readTimeoutMs, this.readQueue);
     this.wake?.();
     return promise;
-  }
-
-  private leaseValid(raft: Raft): boolean {
-    const leaseMs = this.o.leaseMs;
-    if (leaseMs === null || !raft.committedInCurrentTerm() || raft.transferTarget !== null) return false;
-    const now = this.o.clock.now();
-    // A transfer's campaign ignores voters' leases, so ours is void for a while after one.
-    if (now - this.lastTimeoutNowAt < 2 * this.o.raft.electionTicks * this.o.tickMs) return false;
-    const sentAt = this.roundSentAt.get(raft.confirmedHeartbeatRound());
-    return sentAt !== undefined && now - sentAt < leaseMs;
   }
 
   /** Hands leadership to `target` (default: the most up-to-date voter); resolves when done. */
@@ -463,21 +426,22 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private async turn(raft: Raft, ready: Ready): Promise<void> {
     const durable = this.durable;
     assert(durable !== null, "turn without a durable log");
-    assert(ready.snapshot === null, "the core restored a snapshot this driver never received");
-    if (ready.messages.length > 0) {
-      this.noteLeaderMessages(ready.messages);
-      this.o.transport.send(ready.messages);
+    if (ready.messages.length > 0) this.sendMessages(ready.messages);
+    if (ready.snapshot !== null) {
+      await this.managedSnapshots().install(ready.snapshot);
+      this.appliedIndex = ready.snapshot.index;
     }
     await durable.save(ready.hardState, ready.entries);
     // Before the acknowledgements go out: a new member's address may have just arrived.
     const membership = this.peers.follow(raft);
-    if (ready.persistedMessages.length > 0) this.o.transport.send(ready.persistedMessages);
+    if (ready.persistedMessages.length > 0) this.sendMessages(ready.persistedMessages);
     for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index);
     for (const requestId of ready.readsAborted) this.reads.abort(requestId, this.notLeader(raft));
     for (const entry of ready.committed) await this.apply(entry);
     raft.advance(ready);
     this.reads.release(this.appliedIndex);
     this.reportSoftState(ready.softState);
+    this.managedSnapshots().maybeTake();
     if (membership.changed) this.emit("membership-change", raft.confLog.current());
     if (membership.removed) {
       this.o.logger.warn("this node was removed from the cluster", { id: this.id });
@@ -499,17 +463,46 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.emit("applied", entry.index);
   }
 
-  /** Remembers when heartbeat rounds and transfers left, for the lease. */
-  private noteLeaderMessages(messages: readonly Message[]): void {
-    const now = this.o.clock.now();
+  /** Snapshot offers become streams; the other messages go out at once. */
+  private sendMessages(messages: readonly Message[]): void {
+    this.lease.note(messages, this.o.clock.now());
+    const plain: Message[] = [];
     for (const m of messages) {
-      if (m.type === MessageType.Heartbeat && !this.roundSentAt.has(m.context)) {
-        this.roundSentAt.set(m.context, now);
-        this.roundSentAt.delete(m.context - leaseRoundsKept);
-      } else if (m.type === MessageType.TimeoutNow) {
-        this.lastTimeoutNowAt = now;
-      }
+      if (m.type === MessageType.InstallSnapshot) this.managedSnapshots().send(m);
+      else plain.push(m);
     }
+    if (plain.length > 0) this.o.transport.send(plain);
+  }
+
+  private managedSnapshots(): SnapshotManager {
+    assert(this.snapshots !== null, "snapshots before start()");
+    return this.snapshots;
+  }
+
+  private snapshotHost(): SnapshotHost {
+    return {
+      id: this.id,
+      storage: this.o.storage,
+      transport: this.o.transport,
+      stateMachine: this.o.stateMachine,
+      logger: this.o.logger,
+      inLoop: (action) => this.inLoop(action),
+      cache: () => {
+        assert(this.durable !== null, "no log cache");
+        return this.durable.cache;
+      },
+      appliedIndex: () => this.appliedIndex,
+      deliver: (m) => {
+        this.inbox.push(m);
+        this.wake?.();
+      },
+    };
+  }
+
+  /** Takes a snapshot of the state machine now and compacts the log behind it. */
+  snapshot(): Promise<SnapshotMeta> {
+    if (this.state !== "running" || this.snapshots === null) return Promise.reject(this.stoppedError());
+    return this.snapshots.take();
   }
 
   private reportSoftState(soft: SoftState): void {

@@ -50,3 +50,12 @@ export class ListenError extends RaftStoreError {
 export class PeerStalledError extends RaftStoreError {
   override readonly code = "PEER_STALLED";
 }
+
+/**
+ * A snapshot stream failed: the peer is unknown or down, the connection broke, a limit or the
+ * idle timeout was hit, the data failed its checksum, or one side aborted. The sender retries
+ * with a new stream (the core keeps asking for the snapshot while the follower lags).
+ */
+export class SnapshotTransferError extends RaftStoreError {
+  override readonly code = "SNAPSHOT_TRANSFER";
+}

@@ -1,7 +1,14 @@
 // The transport module: the Transport port, the in-memory network for tests, and the TCP/TLS
 // transport with its wire codec.
 
-export type { PeerStats, Transport, TransportStats } from "./transport.js";
+export type {
+  IncomingSnapshot,
+  PeerStats,
+  SnapshotHandler,
+  SnapshotOffer,
+  Transport,
+  TransportStats,
+} from "./transport.js";
 export type { LogFields, TransportLogger } from "./logger.js";
 export { silentLogger } from "./logger.js";
 export {
@@ -12,6 +19,7 @@ export {
   ListenError,
   PeerProtocolError,
   PeerStalledError,
+  SnapshotTransferError,
 } from "./errors.js";
 export { MemoryNetwork, MemoryTransport, type MemoryNetworkOptions } from "./memory-transport.js";
 export { createTcpTransport } from "./tcp/tcp-transport.js";

@@ -7,11 +7,21 @@ import { assert } from "../assert.js";
 import type { Message } from "../core/messages.js";
 import type { NodeId } from "../core/types.js";
 import { ConfigError } from "../errors.js";
-import type { PeerStats, Transport, TransportStats } from "./transport.js";
+import { SnapshotTransferError } from "./errors.js";
+import { MemoryInboundSnapshot, streamInMemory } from "./memory-snapshot.js";
+import type {
+  PeerStats,
+  SnapshotHandler,
+  SnapshotOffer,
+  Transport,
+  TransportStats,
+} from "./transport.js";
 
 export interface MemoryNetworkOptions {
   /** Messages in flight per link (sender to receiver) before new ones are dropped. */
   readonly queueMessagesMax?: number;
+  /** Snapshot streams a node receives at once (at most one per sender). Default 4. */
+  readonly snapshotsInboundMax?: number;
 }
 
 interface PeerCounters {
@@ -27,13 +37,24 @@ export class MemoryNetwork {
   private inFlight: { readonly message: Message; readonly counters: PeerCounters }[] = [];
   private deliveryHandle: NodeJS.Immediate | null = null;
   readonly queueMessagesMax: number;
+  readonly snapshotsInboundMax: number;
 
   constructor(options: MemoryNetworkOptions = {}) {
     this.queueMessagesMax = options.queueMessagesMax ?? 4096;
-    if (!Number.isSafeInteger(this.queueMessagesMax) || this.queueMessagesMax <= 0) {
-      const max = this.queueMessagesMax;
-      throw new ConfigError(`queueMessagesMax must be a positive integer, is ${max}`);
+    this.snapshotsInboundMax = options.snapshotsInboundMax ?? 4;
+    for (const [name, max] of [
+      ["queueMessagesMax", this.queueMessagesMax],
+      ["snapshotsInboundMax", this.snapshotsInboundMax],
+    ] as const) {
+      if (!Number.isSafeInteger(max) || max <= 0) {
+        throw new ConfigError(`${name} must be a positive integer, is ${max}`);
+      }
     }
+  }
+
+  /** Internal to MemoryTransport: the running transport of `id`, if any. */
+  transportOf(id: NodeId): MemoryTransport | undefined {
+    return this.transports.get(id);
   }
 
   /**
@@ -123,6 +144,9 @@ function linkKey(from: NodeId, to: NodeId): string {
 
 export class MemoryTransport implements Transport {
   private onMessage: ((message: Message) => void) | null = null;
+  private onSnapshot: SnapshotHandler | null = null;
+  /** Incoming snapshot streams, at most one per sender. */
+  private readonly snapshots = new Map<NodeId, MemoryInboundSnapshot>();
   private stopped = false;
   private readonly peers = new Map<NodeId, PeerCounters>();
   private received = 0;
@@ -141,10 +165,46 @@ export class MemoryTransport implements Transport {
     return this.onMessage !== null && !this.stopped;
   }
 
-  start(onMessage: (message: Message) => void): Promise<void> {
+  start(onMessage: (message: Message) => void, onSnapshot?: SnapshotHandler): Promise<void> {
     assert(this.onMessage === null && !this.stopped, `start() twice on node ${this.id}`);
     this.onMessage = onMessage;
+    this.onSnapshot = onSnapshot ?? null;
     return Promise.resolve();
+  }
+
+  async sendSnapshot(offer: SnapshotOffer, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    assert(offer.from === this.id, () => `sending a snapshot from ${offer.from} on ${this.id}`);
+    assert(offer.to !== this.id, () => `node ${this.id} sending a snapshot to itself`);
+    if (!this.running) throw new SnapshotTransferError(`node ${this.id} is not running`);
+    if (!this.peers.has(offer.to)) throw new SnapshotTransferError(`unknown peer ${offer.to}`);
+    const receiver = this.network.transportOf(offer.to);
+    if (receiver === undefined || !this.network.reachable(this.id, offer.to)) {
+      throw new SnapshotTransferError(`node ${offer.to} is unreachable`);
+    }
+    const inbound = receiver.acceptSnapshot(offer);
+    const linkUp = (): boolean =>
+      this.running && this.network.reachable(this.id, offer.to) && receiver.running;
+    await streamInMemory(chunks, inbound, linkUp);
+  }
+
+  /** Called by a sending transport: opens a stream into this node (throws if refused). */
+  acceptSnapshot(offer: SnapshotOffer): MemoryInboundSnapshot {
+    const handler = this.onSnapshot;
+    if (!this.running || handler === null) {
+      throw new SnapshotTransferError(`node ${this.id} does not accept snapshots`);
+    }
+    const previous = this.snapshots.get(offer.from);
+    if (previous === undefined && this.snapshots.size >= this.network.snapshotsInboundMax) {
+      const max = this.network.snapshotsInboundMax;
+      throw new SnapshotTransferError(`node ${this.id} already receives ${max} snapshots`);
+    }
+    previous?.channel.fail(new SnapshotTransferError("replaced by a newer snapshot stream"));
+    const inbound = new MemoryInboundSnapshot(offer, handler);
+    this.snapshots.set(offer.from, inbound);
+    void inbound.settled.then(() => {
+      if (this.snapshots.get(offer.from) === inbound) this.snapshots.delete(offer.from);
+    });
+    return inbound;
   }
 
   send(messages: readonly Message[]): void {
@@ -193,6 +253,9 @@ export class MemoryTransport implements Transport {
 
   stop(): Promise<void> {
     this.stopped = true;
+    for (const inbound of this.snapshots.values()) {
+      inbound.channel.fail(new SnapshotTransferError(`node ${this.id} stopped`));
+    }
     return Promise.resolve();
   }
 

@@ -19,19 +19,20 @@ export class CountingStateMachine implements StateMachine<number> {
     return this.commands.length;
   }
 
-  async *chunks(): AsyncIterable<Uint8Array> {
-    yield Buffer.from(JSON.stringify({ commands: this.commands, lastIndex: this.lastIndex }));
-  }
-
   snapshot(): AsyncIterable<Uint8Array> {
-    return this.chunks();
+    // Taken now: applies go on while the stream is read.
+    const data = Buffer.from(JSON.stringify({ commands: this.commands, lastIndex: this.lastIndex }));
+    return (async function* () {
+      yield data;
+    })();
   }
 
   async restore(chunks: AsyncIterable<Uint8Array>, meta: SnapshotMeta): Promise<void> {
     const parts: Buffer[] = [];
     for await (const chunk of chunks) parts.push(Buffer.from(chunk));
     const state = JSON.parse(Buffer.concat(parts).toString("utf8")) as { commands: string[] };
-    this.commands.splice(0, this.commands.length, ...state.commands);
+    this.commands.length = 0;
+    for (const command of state.commands) this.commands.push(command);
     this.lastIndex = meta.index;
   }
 }

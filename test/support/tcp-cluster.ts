@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join as joinPath } from "node:path";
 import { nodeId } from "../../src/core/types.js";
 import { RaftNode } from "../../src/node/raft-node.js";
+import type { RaftNodeOptions } from "../../src/node/options.js";
 import { openStorage } from "../../src/storage/open-storage.js";
 import type { Storage, StorageKind } from "../../src/storage/types.js";
 import { createTcpTransport } from "../../src/transport/tcp/tcp-transport.js";
@@ -34,6 +35,12 @@ export interface TcpMember {
   running: boolean;
 }
 
+export interface TcpClusterTuning {
+  /** WAL segment size (compaction drops whole segments). */
+  readonly segmentBytes?: number;
+  readonly node?: Partial<Pick<RaftNodeOptions<number>, "snapshots" | "raft" | "proposalTimeoutMs">>;
+}
+
 export class TcpCluster {
   /** Every server's address, founders and those that may join later. */
   readonly members = new Map<number, string>();
@@ -49,6 +56,7 @@ export class TcpCluster {
     readonly kind: StorageKind = "wal",
     readonly tickMs = 20,
     readonly founders = size,
+    readonly tuning: TcpClusterTuning = {},
   ) {}
 
   async start(): Promise<void> {
@@ -76,7 +84,12 @@ export class TcpCluster {
   }
 
   private async open(id: number, dir: string, joining = id > this.founders) {
-    const storage = await openStorage({ kind: this.kind, dir } as Parameters<typeof openStorage>[0]);
+    const segmentBytes = this.tuning.segmentBytes;
+    const storage = await openStorage(
+      this.kind === "wal" && segmentBytes !== undefined
+        ? { kind: "wal", dir, segmentBytes }
+        : ({ kind: this.kind, dir } as Parameters<typeof openStorage>[0]),
+    );
     // Founders know each other; a joiner knows every address, to answer whoever leads.
     const known = joining ? this.members : this.founderAddresses();
     const peers = new Map([...known].filter(([p]) => p !== id).map(([p, a]) => [nodeId(p), a]));
@@ -91,7 +104,7 @@ export class TcpCluster {
     const machine = new CountingStateMachine();
     const node = new RaftNode<number>({
       id, clusterId: "e2e", members: known, storage, transport, stateMachine: machine,
-      tickMs: this.tickMs, seed: id * 7919, join: joining,
+      tickMs: this.tickMs, seed: id * 7919, join: joining, ...this.tuning.node,
     });
     return { storage, machine, node };
   }

@@ -72,7 +72,8 @@ function snapshotMetaBytes(meta: SnapshotMeta): number {
 function writeSnapshotMeta(w: ByteWriter, meta: SnapshotMeta): void {
   w.u64(meta.index);
   w.u64(meta.term);
-  for (const ids of [meta.configuration.voters, meta.configuration.votersOutgoing, meta.configuration.learners]) {
+  const c = meta.configuration;
+  for (const ids of [c.voters, c.votersOutgoing, c.learners]) {
     w.u32(ids.length);
     for (const id of ids) w.u64(id);
   }

@@ -14,6 +14,16 @@ export const FrameKind = {
   HelloReply: 2,
   /** One encoded Raft message (see codec.ts). */
   Message: 3,
+  /** A Hello (same payload) opening a snapshot stream connection instead of a message one. */
+  SnapshotHello: 4,
+  /** The stream's first frame: an encoded InstallSnapshot message (offer and metadata). */
+  SnapshotHeader: 5,
+  /** A piece of the snapshot's data, raw. */
+  SnapshotData: 6,
+  /** The end of the data: u64 totalBytes | u32 crc32c of all data. */
+  SnapshotEnd: 7,
+  /** The receiver's verdict: u8 accepted | u16 n | reason (n bytes). */
+  SnapshotAck: 8,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -30,7 +40,7 @@ export interface Frame {
 }
 
 export function isFrameKind(value: number): value is FrameKind {
-  return value === FrameKind.Hello || value === FrameKind.HelloReply || value === FrameKind.Message;
+  return Number.isInteger(value) && value >= FrameKind.Hello && value <= FrameKind.SnapshotAck;
 }
 
 /** The checksum of a frame: over its kind byte, then its payload. */
@@ -38,7 +48,7 @@ export function frameChecksum(kind: number, payload: Uint8Array): number {
   return crc32c(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), kindCrc(kind));
 }
 
-const kindCrcs = [0, 1, 2, 3, 4, 5, 6, 7].map((k) => crc32c(Buffer.of(k)));
+const kindCrcs = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => crc32c(Buffer.of(k)));
 
 function kindCrc(kind: number): number {
   return kindCrcs[kind] ?? crc32c(Buffer.of(kind));

@@ -30,11 +30,19 @@ export interface HelloReply {
   readonly reason: string;
 }
 
-export function helloFrame(hello: Omit<Hello, "version">, version = PROTOCOL_VERSION): Buffer {
+/**
+ * A Hello frame; with `kind` SnapshotHello the same payload opens a snapshot stream connection
+ * (so the acceptor knows the purpose before anything else, and never confuses the two).
+ */
+export function helloFrame(
+  hello: Omit<Hello, "version">,
+  version = PROTOCOL_VERSION,
+  kind: typeof FrameKind.Hello | typeof FrameKind.SnapshotHello = FrameKind.Hello,
+): Buffer {
   const clusterId = Buffer.from(hello.clusterId, "utf8");
   assert(clusterId.length <= clusterIdBytesMax, () => `cluster id of ${clusterId.length} bytes`);
   const size = magic.length + 2 + 8 + 8 + 1 + clusterId.length;
-  return buildFrame(FrameKind.Hello, size, (buf, offset) => {
+  return buildFrame(kind, size, (buf, offset) => {
     const w = new ByteWriter(buf, offset);
     w.bytes(magic);
     w.u16(version);
@@ -129,7 +137,7 @@ function readId(r: ByteReader, field: string): NodeId {
 }
 
 /** UTF-8 bytes of `text`, cut at a character boundary to at most `max` bytes. */
-function truncateUtf8(text: string, max: number): Buffer {
+export function truncateUtf8(text: string, max: number): Buffer {
   const bytes = Buffer.from(text, "utf8");
   if (bytes.length <= max) return bytes;
   let end = max;

@@ -14,12 +14,18 @@ import { FrameDecoder } from "./frame-decoder.js";
 import { decodeHello, helloRejection, helloReplyFrame } from "./handshake.js";
 import type { ResolvedOptions } from "./options.js";
 import { describeError, isPeerInputError } from "./peer-input.js";
+import { SnapshotInbound } from "./snapshot-inbound.js";
+import type { SnapshotHandler } from "../transport.js";
 
 export interface InboundContext {
   readonly options: ResolvedOptions;
   readonly isAllowed: (senderId: NodeId) => boolean;
   /** The handshake succeeded: the connection now speaks for `connection.peerId`. */
   readonly onAccepted: (connection: InboundConnection) => void;
+  /** Why a snapshot stream from `senderId` is refused now (a limit), or null to accept it. */
+  readonly snapshotRefusal: (senderId: NodeId) => string | null;
+  /** The handler of incoming snapshots, null if the node takes none. */
+  readonly snapshotHandler: () => SnapshotHandler | null;
   readonly deliver: (message: Message) => void;
   /** The connection was refused or dropped for what the peer sent. */
   readonly onRejected: () => void;
@@ -27,10 +33,15 @@ export interface InboundContext {
 }
 
 type InboundState = "handshake" | "open" | "closed";
+/** What the dialer opened the connection for: its Raft messages, or one snapshot stream. */
+export type InboundPurpose = "messages" | "snapshot";
 
 export class InboundConnection {
   private state: InboundState = "handshake";
   private peer: NodeId | null = null;
+  private purposeOf: InboundPurpose = "messages";
+  private snapshot: SnapshotInbound | null = null;
+  private closeReason = "the connection closed";
   private readonly decoder = new FrameDecoder(handshakeFrameBytesMax);
   /** The handshake deadline, then (after a rejection) the wait for the peer to close. */
   private timer: NodeJS.Timeout | null;
@@ -50,6 +61,7 @@ export class InboundConnection {
     socket.on("close", () => {
       this.clearTimer();
       this.state = "closed";
+      this.snapshot?.closed(this.closeReason);
       ctx.onClosed(this);
     });
     const timeoutMs = ctx.options.handshakeTimeoutMs;
@@ -63,6 +75,10 @@ export class InboundConnection {
     return this.peer;
   }
 
+  get purpose(): InboundPurpose {
+    return this.purposeOf;
+  }
+
   /** Closes the connection without blaming the peer (stop, peer removed, replaced). */
   close(reason: string): void {
     if (this.state === "closed") return;
@@ -70,11 +86,13 @@ export class InboundConnection {
       remote: this.remote, peer: this.peer, reason,
     });
     this.state = "closed";
+    this.closeReason = `connection closed: ${reason}`;
     this.socket.destroy();
   }
 
   private onData(chunk: Buffer): void {
     if (this.state === "closed") return;
+    this.snapshot?.onBytes();
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);
@@ -84,15 +102,17 @@ export class InboundConnection {
     }
     for (const frame of frames) {
       if (this.state === "handshake") this.handleHello(frame);
-      else if (this.state === "open") this.handleMessage(frame);
-      else return;
+      else if (this.state !== "open") return;
+      else if (this.snapshot !== null) this.snapshot.handleFrame(frame);
+      else this.handleMessage(frame);
     }
   }
 
   private handleHello(frame: Frame): void {
-    if (frame.kind !== FrameKind.Hello) {
+    if (frame.kind !== FrameKind.Hello && frame.kind !== FrameKind.SnapshotHello) {
       return this.reject(new HandshakeError(`expected a hello frame, got kind ${frame.kind}`));
     }
+    const purpose = frame.kind === FrameKind.Hello ? "messages" : "snapshot";
     const o = this.ctx.options;
     let reason: string | null;
     let hello: ReturnType<typeof decodeHello>;
@@ -105,16 +125,33 @@ export class InboundConnection {
       if (!isPeerInputError(error)) throw error;
       return this.reject(new HandshakeError(`bad hello: ${error.message}`, { cause: error }));
     }
+    if (reason === null && "senderId" in hello && purpose === "snapshot") {
+      reason = this.ctx.snapshotRefusal(hello.senderId);
+    }
     if (reason !== null || !("senderId" in hello)) {
       return this.reject(new HandshakeError(reason ?? "unsupported hello"));
     }
     this.clearTimer();
     this.state = "open";
     this.peer = hello.senderId;
+    this.purposeOf = purpose;
     this.decoder.setFrameBytesMax(o.frameBytesMax);
     this.socket.write(helloReplyFrame({ accepted: true, responderId: o.localId, reason: "" }));
-    o.logger.info("accepted connection from peer", { remote: this.remote, peer: this.peer });
+    const fields = { remote: this.remote, peer: this.peer };
+    if (purpose === "messages") o.logger.info("accepted connection from peer", fields);
+    else o.logger.debug("accepted snapshot stream from peer", fields);
+    if (purpose === "snapshot") this.openSnapshot(hello.senderId);
     this.ctx.onAccepted(this);
+  }
+
+  private openSnapshot(peerId: NodeId): void {
+    this.snapshot = new SnapshotInbound({
+      options: this.ctx.options,
+      socket: this.socket,
+      peerId,
+      handler: this.ctx.snapshotHandler(),
+      reject: (error) => this.reject(error),
+    });
   }
 
   private handleMessage(frame: Frame): void {
@@ -148,6 +185,7 @@ export class InboundConnection {
     if (this.state === "closed") return;
     const o = this.ctx.options;
     const reason = error.message;
+    this.closeReason = `${error.code}: ${reason}`;
     o.logger.warn("inbound connection rejected", {
       remote: this.remote, peer: this.peer, stage: this.state, code: error.code, reason,
     });

@@ -41,7 +41,15 @@ export interface TcpTransportOptions {
   readonly inboundConnectionsMax?: number;
   /** Accept connections from senders not in the peer set. Default false (peers are the list). */
   readonly acceptUnknownPeers?: boolean;
-  /** Mutual TLS on every connection. Default none. */
+  /** Largest snapshot stream accepted or sent, in data bytes. Default 64 GiB. */
+  readonly snapshotBytesMax?: number;
+  /** Data bytes per snapshot data frame sent; at most frameBytesMax. Default 1 MiB. */
+  readonly snapshotChunkBytes?: number;
+  /** A snapshot stream without progress (no bytes, no drain, no ack) this long fails. 30 s. */
+  readonly snapshotIdleTimeoutMs?: number;
+  /** Snapshot streams received at once (at most one per sender). Default 4. */
+  readonly snapshotsInboundMax?: number;
+  /** Mutual TLS on every connection (snapshot streams too). Default none. */
   readonly tls?: TlsOptions;
   /** Allows listening on a non-loopback address without TLS. Default false. */
   readonly insecure?: boolean;
@@ -62,6 +70,10 @@ export interface ResolvedOptions {
   readonly writeStallTimeoutMs: number;
   readonly inboundConnectionsMax: number;
   readonly acceptUnknownPeers: boolean;
+  readonly snapshotBytesMax: number;
+  readonly snapshotChunkBytes: number;
+  readonly snapshotIdleTimeoutMs: number;
+  readonly snapshotsInboundMax: number;
   readonly tls: TlsOptions | null;
   readonly logger: TransportLogger;
 }
@@ -71,13 +83,16 @@ export interface Address {
   readonly port: number;
 }
 
+const mebibyte = 1024 * 1024;
+
 export function resolveOptions(o: TcpTransportOptions): ResolvedOptions {
+  const frameBytesMax = o.frameBytesMax ?? frameBytesMaxDefault;
   const r: ResolvedOptions = {
     localId: o.localId,
     clusterId: o.clusterId,
     listen: o.listen === undefined ? null : parseAddress(o.listen),
     peers: new Map(o.peers ?? []),
-    frameBytesMax: o.frameBytesMax ?? frameBytesMaxDefault,
+    frameBytesMax,
     queueMessagesMax: o.queueMessagesMax ?? 4096,
     queueBytesMax: o.queueBytesMax ?? 32 * 1024 * 1024,
     handshakeTimeoutMs: o.handshakeTimeoutMs ?? 5000,
@@ -86,6 +101,10 @@ export function resolveOptions(o: TcpTransportOptions): ResolvedOptions {
     writeStallTimeoutMs: o.writeStallTimeoutMs ?? 20_000,
     inboundConnectionsMax: o.inboundConnectionsMax ?? 256,
     acceptUnknownPeers: o.acceptUnknownPeers ?? false,
+    snapshotBytesMax: o.snapshotBytesMax ?? 64 * 1024 * mebibyte,
+    snapshotChunkBytes: o.snapshotChunkBytes ?? Math.min(mebibyte, frameBytesMax),
+    snapshotIdleTimeoutMs: o.snapshotIdleTimeoutMs ?? 30_000,
+    snapshotsInboundMax: o.snapshotsInboundMax ?? 4,
     tls: o.tls ?? null,
     logger: o.logger ?? silentLogger,
   };
@@ -117,6 +136,10 @@ function validate(r: ResolvedOptions): void {
   positive("reconnectDelayMaxMs", r.reconnectDelayMaxMs);
   positive("writeStallTimeoutMs", r.writeStallTimeoutMs);
   positive("inboundConnectionsMax", r.inboundConnectionsMax);
+  positive("snapshotBytesMax", r.snapshotBytesMax);
+  positive("snapshotChunkBytes", r.snapshotChunkBytes, r.frameBytesMax);
+  positive("snapshotIdleTimeoutMs", r.snapshotIdleTimeoutMs);
+  positive("snapshotsInboundMax", r.snapshotsInboundMax);
   if (r.queueBytesMax < r.frameBytesMax + frameHeaderBytes) {
     throw new ConfigError(
       `queueBytesMax ${r.queueBytesMax} cannot hold one frame of frameBytesMax ${r.frameBytesMax}`,

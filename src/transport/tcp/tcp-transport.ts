@@ -7,8 +7,13 @@ import { assert } from "../../assert.js";
 import type { Message } from "../../core/messages.js";
 import type { NodeId } from "../../core/types.js";
 import { ConfigError } from "../../errors.js";
-import { ListenError } from "../errors.js";
-import type { Transport, TransportStats } from "../transport.js";
+import { ListenError, SnapshotTransferError } from "../errors.js";
+import type {
+  SnapshotHandler,
+  SnapshotOffer,
+  Transport,
+  TransportStats,
+} from "../transport.js";
 import { InboundConnection } from "./inbound.js";
 import {
   type Address,
@@ -20,6 +25,7 @@ import {
 } from "./options.js";
 import { OutboundPeer } from "./outbound.js";
 import { describeError } from "./peer-input.js";
+import { sendSnapshotStream } from "./snapshot-outbound.js";
 import { createListener } from "./sockets.js";
 
 /** Creates a TCP transport; throws ConfigError or InsecureListenError for bad options. */
@@ -34,6 +40,7 @@ class TcpTransport implements Transport {
   private server: Server | null = null;
   private listening: string | null = null;
   private onMessage: ((message: Message) => void) | null = null;
+  private onSnapshot: SnapshotHandler | null = null;
   private readonly outbound = new Map<NodeId, OutboundPeer>();
   private readonly inbound = new Set<InboundConnection>();
   /** Every open socket, inbound and outbound, so that stop() can close and await them. */
@@ -48,10 +55,11 @@ class TcpTransport implements Transport {
     for (const [id, address] of options.peers) this.addPeer(id, address);
   }
 
-  async start(onMessage: (message: Message) => void): Promise<void> {
+  async start(onMessage: (message: Message) => void, onSnapshot?: SnapshotHandler): Promise<void> {
     assert(this.state === "new", () => `start() on a ${this.state} transport`);
     this.state = "started";
     this.onMessage = onMessage;
+    this.onSnapshot = onSnapshot ?? null;
     if (this.options.listen !== null) {
       this.listenDone = this.listen(this.options.listen);
       try {
@@ -84,6 +92,20 @@ class TcpTransport implements Transport {
       }
     }
     for (const peer of touched) peer.flushNow();
+  }
+
+  /** Dials a connection of its own for the stream; see Transport.sendSnapshot. */
+  async sendSnapshot(offer: SnapshotOffer, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const localId = this.options.localId;
+    assert(offer.from === localId, () => `sending a snapshot from ${offer.from} on ${localId}`);
+    assert(offer.to !== localId, () => `node ${localId} sending a snapshot to itself`);
+    if (this.state !== "started") {
+      throw new SnapshotTransferError(`the transport of node ${localId} is ${this.state}`);
+    }
+    const peer = this.outbound.get(offer.to);
+    if (peer === undefined) throw new SnapshotTransferError(`unknown peer ${offer.to}`);
+    const context = { options: this.options, track: (socket: Socket) => this.track(socket) };
+    await sendSnapshotStream(context, peer.stats().address, offer, chunks);
   }
 
   setPeer(id: NodeId, address: string): void {
@@ -200,6 +222,8 @@ class TcpTransport implements Transport {
       options: this.options,
       isAllowed: (id) => this.options.acceptUnknownPeers || this.outbound.has(id),
       onAccepted: (accepted) => this.onAccepted(accepted),
+      snapshotRefusal: (senderId) => this.snapshotRefusal(senderId),
+      snapshotHandler: () => (this.state === "started" ? this.onSnapshot : null),
       deliver: (message) => {
         this.received++;
         this.onMessage?.(message);
@@ -210,13 +234,27 @@ class TcpTransport implements Transport {
     this.inbound.add(connection);
   }
 
-  /** A newer connection from the same peer replaces the old one, which is likely half-dead. */
+  /**
+   * A newer connection from the same peer replaces the old one of the same purpose: a message
+   * connection is likely half-dead, and a snapshot stream is superseded by the newer one.
+   */
   private onAccepted(accepted: InboundConnection): void {
     for (const connection of this.inbound) {
-      if (connection !== accepted && connection.peerId === accepted.peerId) {
-        connection.close("replaced by a newer connection from the same peer");
-      }
+      if (connection === accepted || connection.peerId !== accepted.peerId) continue;
+      if (connection.purpose !== accepted.purpose) continue;
+      connection.close(`replaced by a newer ${accepted.purpose} connection from the same peer`);
     }
+  }
+
+  /** Refuses a snapshot stream past snapshotsInboundMax (one per sender: it replaces). */
+  private snapshotRefusal(senderId: NodeId): string | null {
+    let others = 0;
+    for (const connection of this.inbound) {
+      const isSnapshot = connection.purpose === "snapshot" && connection.peerId !== null;
+      if (isSnapshot && connection.peerId !== senderId) others++;
+    }
+    const max = this.options.snapshotsInboundMax;
+    return others >= max ? `already receiving ${max} snapshots (snapshotsInboundMax)` : null;
   }
 
   private onTlsError(error: Error, socket: TLSSocket): void {

@@ -5,7 +5,7 @@ import type { Message } from "../../../src/core/messages.js";
 import { type NodeId, nodeId } from "../../../src/core/types.js";
 import type { TcpTransportOptions } from "../../../src/transport/tcp/options.js";
 import { createTcpTransport } from "../../../src/transport/tcp/tcp-transport.js";
-import type { Transport } from "../../../src/transport/transport.js";
+import type { SnapshotHandler, Transport } from "../../../src/transport/transport.js";
 import { CaptureLogger, waitFor } from "./helpers.js";
 
 export interface TestNode {
@@ -26,7 +26,11 @@ export const fastOptions = {
   reconnectDelayMaxMs: 100,
 } as const;
 
-export async function startNode(id: number, options: NodeOptions = {}): Promise<TestNode> {
+export async function startNode(
+  id: number,
+  options: NodeOptions = {},
+  onSnapshot?: SnapshotHandler,
+): Promise<TestNode> {
   const logger = new CaptureLogger();
   const transport = createTcpTransport({
     listen: "127.0.0.1:0",
@@ -36,16 +40,20 @@ export async function startNode(id: number, options: NodeOptions = {}): Promise<
     localId: nodeId(id),
   });
   const received: Message[] = [];
-  await transport.start((m) => received.push(m));
+  await transport.start((m) => received.push(m), onSnapshot);
   const address = transport.address();
   if (address === null) throw new Error(`node ${id} is not listening`);
   return { id: nodeId(id), transport, received, logger, address };
 }
 
 /** Starts `count` nodes (ids 1..count) that know one another. */
-export async function startCluster(count: number, options: NodeOptions = {}): Promise<TestNode[]> {
+export async function startCluster(
+  count: number,
+  options: NodeOptions = {},
+  onSnapshot?: (id: number) => SnapshotHandler,
+): Promise<TestNode[]> {
   const nodes: TestNode[] = [];
-  for (let id = 1; id <= count; id++) nodes.push(await startNode(id, options));
+  for (let id = 1; id <= count; id++) nodes.push(await startNode(id, options, onSnapshot?.(id)));
   for (const a of nodes) for (const b of nodes) if (a !== b) a.transport.setPeer(b.id, b.address);
   await waitFor(() => nodes.every((n) => connected(n)), "every node connected to its peers");
   return nodes;
