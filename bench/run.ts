@@ -8,6 +8,7 @@ interface Suite {
 const suites: Record<string, () => Promise<Suite>> = {
   storage: () => import("./storage.js"),
   cluster: () => import("./cluster.js"),
+  snapshot: () => import("./snapshot.js"),
 };
 
 async function main(): Promise<void> {

@@ -28,7 +28,11 @@ export interface StateMachine<Result = unknown> {
    * called (before it returns): the node goes on applying entries while the stream is read.
    */
   snapshot(): AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>;
-  /** Replaces the whole state with a snapshot's. */
+  /**
+   * Replaces the whole state with a snapshot's, only once the stream has been read to its end
+   * (the store verifies its checksum as the last chunk is read, and throws if it fails): on a
+   * throw the previous state must be left untouched, so that an older snapshot can be tried.
+   */
   restore(chunks: AsyncIterable<Uint8Array>, meta: SnapshotMeta): Promise<void>;
 }
 

@@ -24,7 +24,7 @@ import { type ConfChangeRequest, ConfChangeType, type ConfState } from "../core/
 import { DurableLog } from "./durable-log.js";
 import { checkIdentity } from "./identity.js";
 import { Lease } from "./lease.js";
-import { type SnapshotHost, SnapshotManager } from "./snapshots.js";
+import { type SnapshotHost, SnapshotManager, restoreOnStart } from "./snapshots.js";
 import { type RaftNodeOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { ReadConsistency } from "./ports.js";
 import { type NodeStatus, nodeStatus } from "./status.js";
@@ -98,17 +98,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   async start(): Promise<void> {
     assert(this.state === "new", `start() on a ${this.state} node`);
     this.state = "starting";
-    const { storage, stateMachine, clock, commitSaveIntervalMs } = this.o;
-    const snapshot = await storage.snapshots.latest();
-    await checkIdentity(this.o, snapshot === null);
-    let applied = (await stateMachine.appliedIndex?.()) ?? 0;
-    if (snapshot !== null && snapshot.meta.index > applied) {
-      await stateMachine.restore(snapshot.chunks(), snapshot.meta);
-      applied = snapshot.meta.index;
-    } else {
-      await snapshot?.close();
-    }
-    const latest = snapshot?.meta ?? null;
+    const { storage, stateMachine, clock, commitSaveIntervalMs, logger } = this.o;
+    await checkIdentity(this.o, (await storage.snapshots.indexes()).length === 0);
+    const { meta: latest, applied } = await restoreOnStart(storage, stateMachine, logger);
     this.durable = await DurableLog.open(storage, latest, applied, clock, commitSaveIntervalMs);
     this.snapshots = new SnapshotManager(this.snapshotHost(), this.o.snapshotPolicy, latest);
     this.appliedIndex = applied;

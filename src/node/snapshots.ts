@@ -8,7 +8,9 @@ import type { MemoryLog } from "../core/memory-log.js";
 import { type InstallSnapshot, MessageType } from "../core/messages.js";
 import type { Raft } from "../core/raft.js";
 import type { LogIndex, NodeId, SnapshotMeta } from "../core/types.js";
+import { RaftStoreError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { InconsistentStateError } from "./durable-log.js";
 import type { Storage } from "../storage/types.js";
 import type { IncomingSnapshot, Transport } from "../transport/transport.js";
 import type { StateMachine } from "./ports.js";
@@ -123,12 +125,8 @@ export class SnapshotManager {
   }
 
   private async stream(offer: InstallSnapshot): Promise<void> {
-    const reader = await this.host.storage.snapshots.latest();
-    assert(reader !== null, `the core offers snapshot ${offer.meta.index} but none is stored`);
-    if (reader.meta.index !== offer.meta.index) {
-      await reader.close();
-      throw new Error(`snapshot ${offer.meta.index} was replaced by ${reader.meta.index}`);
-    }
+    const reader = await this.host.storage.snapshots.open(offer.meta.index);
+    if (reader === null) throw new Error(`snapshot ${offer.meta.index} is no longer stored`);
     const { from, to, term, meta } = offer;
     await this.host.transport.sendSnapshot({ from, to, term, meta }, reader.chunks());
   }
@@ -155,8 +153,8 @@ export class SnapshotManager {
    */
   async install(meta: SnapshotMeta): Promise<void> {
     const { storage, stateMachine } = this.host;
-    const reader = await storage.snapshots.latest();
-    assert(reader !== null && reader.meta.index === meta.index, `snapshot ${meta.index} not stored`);
+    const reader = await storage.snapshots.open(meta.index);
+    assert(reader !== null, `snapshot ${meta.index} not stored`);
     await stateMachine.restore(reader.chunks(), reader.meta);
     await placeSnapshot(storage, meta);
     this.host.cache().restoreSnapshot(meta);
@@ -173,4 +171,49 @@ export async function placeSnapshot(storage: Storage, meta: SnapshotMeta): Promi
   const log = storage.log;
   if (log.lastIndex() >= log.firstIndex()) await log.truncateSuffix(log.firstIndex());
   await log.truncatePrefix(meta.index, meta.term);
+}
+
+/** A snapshot whose data or metadata failed its checks (from the store or the state machine). */
+function corrupt(error: unknown): boolean {
+  return error instanceof RaftStoreError && error.code.includes("CORRUPT");
+}
+
+/**
+ * On start: restores the state machine from the newest snapshot that is valid. A corrupt one is
+ * skipped for an older one as long as the log still covers the entries after it; otherwise the
+ * node refuses to start rather than run with a wrong state. Returns the snapshot used (null if
+ * none) and the index the state machine stands at.
+ */
+export async function restoreOnStart(
+  storage: Storage,
+  stateMachine: StateMachine<unknown>,
+  logger: Logger,
+): Promise<{ meta: SnapshotMeta | null; applied: LogIndex }> {
+  const kept = (await stateMachine.appliedIndex?.()) ?? 0;
+  const logStart = storage.log.firstIndex() - 1; // the log holds the entries after this
+  for (const index of await storage.snapshots.indexes()) {
+    if (index < logStart) break; // older ones leave a gap before the log
+    try {
+      const reader = await storage.snapshots.open(index);
+      if (reader === null) continue;
+      if (index <= kept) {
+        // A state machine that keeps its state is already there: the metadata is enough.
+        await reader.close();
+        return { meta: reader.meta, applied: kept };
+      }
+      await stateMachine.restore(reader.chunks(), reader.meta);
+      return { meta: reader.meta, applied: index };
+    } catch (error) {
+      if (!corrupt(error)) throw error;
+      const text = error instanceof Error ? error.message : String(error);
+      logger.warn("skipping a corrupt snapshot", { index, error: text });
+    }
+  }
+  if (logStart > kept) {
+    throw new InconsistentStateError(
+      `no valid snapshot covers the entries up to ${logStart}, where the log starts: ` +
+        "the node cannot rebuild its state",
+    );
+  }
+  return { meta: null, applied: kept };
 }

@@ -102,6 +102,13 @@ export interface SnapshotStore {
   create(meta: SnapshotMeta): Promise<SnapshotWriter>;
   /** The committed snapshot with the highest index, or null. */
   latest(): Promise<SnapshotReader | null>;
+  /** The committed snapshot at `index`, or null if there is none. */
+  open(index: LogIndex): Promise<SnapshotReader | null>;
+  /**
+   * Indexes of the committed snapshots, newest first, without reading them (so that a corrupt
+   * one does not hide the others).
+   */
+  indexes(): Promise<LogIndex[]>;
   /** Metadata of every committed snapshot, newest (highest index) first. */
   list(): Promise<SnapshotMeta[]>;
   /** Deletes all but the newest `count` committed snapshots (count >= 1). */

@@ -20,14 +20,14 @@ function stateHash(commands: readonly string[]): string {
 }
 
 test("200,000 writes keep the log bounded, and a new server catches up by snapshot", async (t) => {
-  const cluster = new TcpCluster(4, "wal", 20, 3, {
+  const cluster = new TcpCluster(4, "wal", 50, 3, {
     segmentBytes: 1 << 20,
     node: { snapshots: { thresholdEntries: 20_000, trailingEntries: 2_000, retained: 2 } },
   });
   try {
     await cluster.start();
     const leader = await cluster.waitFor("a leader", () => cluster.leader());
-    await proposeMany(leader.node, "w", 200_000, 512);
+    await proposeMany(cluster, "w", 200_000, 512);
     const logBytes = await directoryBytes(join(leader.dir, "log"));
     // 200,000 entries of ~40 bytes with headers are ~8 MiB: compaction keeps a few segments.
     t.diagnostic(`leader log on disk after 200,000 writes: ${(logBytes / 2 ** 20).toFixed(1)} MiB`);

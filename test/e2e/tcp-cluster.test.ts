@@ -11,11 +11,11 @@ async function scenario(size: number, proposals: number): Promise<void> {
   try {
     await cluster.start();
     const first = await cluster.waitFor("a leader", () => cluster.leader());
-    await proposeMany(first.node, "a", proposals);
+    await proposeMany(cluster, "a", proposals);
     await cluster.stop(first.id);
     const second = await cluster.waitFor("a new leader", () => cluster.leader());
     assert.notEqual(second.id, first.id);
-    await proposeMany(second.node, "b", 500);
+    await proposeMany(cluster, "b", 500);
     await cluster.restart(first.id);
     const total = proposals + 500;
     await cluster.waitFor("every node to apply everything", () =>

@@ -6,6 +6,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join as joinPath } from "node:path";
 import { nodeId } from "../../src/core/types.js";
+import { NotLeaderError, ProposalDroppedError } from "../../src/errors.js";
 import { RaftNode } from "../../src/node/raft-node.js";
 import type { RaftNodeOptions } from "../../src/node/options.js";
 import { openStorage } from "../../src/storage/open-storage.js";
@@ -152,9 +153,13 @@ export class TcpCluster {
   }
 }
 
-/** Proposes `count` commands with at most `concurrency` in flight; retries are the caller's. */
+/**
+ * Proposes `count` distinct commands with at most `concurrency` in flight, through whichever
+ * server leads. A command refused as not applied (not leader, dropped) is retried at the new
+ * leader; any other failure (an unknown outcome) fails the call.
+ */
 export async function proposeMany(
-  node: RaftNode<number>,
+  cluster: TcpCluster,
   prefix: string,
   count: number,
   concurrency = 256,
@@ -162,8 +167,17 @@ export async function proposeMany(
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
-      const i = next++;
-      await node.propose(new TextEncoder().encode(`${prefix}-${i}`));
+      const command = new TextEncoder().encode(`${prefix}-${next++}`);
+      for (;;) {
+        const leader = await cluster.waitFor("a leader", () => cluster.leader());
+        try {
+          await leader.node.propose(command);
+          break;
+        } catch (error) {
+          if (!(error instanceof NotLeaderError || error instanceof ProposalDroppedError)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));

@@ -73,6 +73,12 @@ export function describeSnapshotConformance(backend: ConformanceBackend): void {
         const latest = await kept.latest();
         assert.ok(latest !== null);
         assert.equal(Buffer.from(await readSnapshot(latest)).toString(), "snap 40");
+        assert.deepEqual(await kept.indexes(), [40, 30]);
+        const older = await kept.open(30);
+        assert.ok(older !== null);
+        assert.equal(older.meta.index, 30);
+        assert.equal(Buffer.from(await readSnapshot(older)).toString(), "snap 30");
+        assert.equal(await kept.open(20), null, "a deleted snapshot cannot be opened");
       }));
 
     it("an aborted or never committed snapshot leaves nothing behind", () =>

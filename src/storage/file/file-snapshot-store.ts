@@ -8,7 +8,7 @@ import { crc32c } from "@node-rs/crc32";
 import { type FileHandle, open, readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { assert } from "../../assert.js";
-import type { SnapshotMeta } from "../../core/types.js";
+import type { LogIndex, SnapshotMeta } from "../../core/types.js";
 import { CorruptSnapshotError, SnapshotFinishedError, StorageClosedError } from "../errors.js";
 import {
   ensureDirectory,
@@ -81,6 +81,20 @@ export class FileSnapshotStore implements SnapshotStore {
     const reader = await FileSnapshotReader.open(join(this.dir, newest.name), newest, this.active);
     this.active.add(reader);
     return reader;
+  }
+
+  async open(index: LogIndex): Promise<SnapshotReader | null> {
+    this.checkOpen();
+    const file = (await this.files()).find((f) => f.index === index);
+    if (file === undefined) return null;
+    const reader = await FileSnapshotReader.open(join(this.dir, file.name), file, this.active);
+    this.active.add(reader);
+    return reader;
+  }
+
+  async indexes(): Promise<LogIndex[]> {
+    this.checkOpen();
+    return (await this.files()).map((f) => f.index);
   }
 
   async list(): Promise<SnapshotMeta[]> {

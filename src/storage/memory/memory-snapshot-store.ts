@@ -2,7 +2,7 @@
 // store; writers still open when the storage crashes are simply forgotten.
 
 import { assert } from "../../assert.js";
-import type { SnapshotMeta } from "../../core/types.js";
+import type { LogIndex, SnapshotMeta } from "../../core/types.js";
 import { SnapshotFinishedError, StorageClosedError } from "../errors.js";
 import type { SnapshotReader, SnapshotStore, SnapshotWriter } from "../types.js";
 
@@ -30,6 +30,17 @@ export class MemorySnapshotStore implements SnapshotStore {
     this.checkOpen();
     const [newest] = this.sorted();
     return newest === undefined ? null : new MemorySnapshotReader(newest);
+  }
+
+  async open(index: LogIndex): Promise<SnapshotReader | null> {
+    this.checkOpen();
+    const snapshot = this.committed.get(index);
+    return snapshot === undefined ? null : new MemorySnapshotReader(snapshot);
+  }
+
+  async indexes(): Promise<LogIndex[]> {
+    this.checkOpen();
+    return this.sorted().map((snapshot) => snapshot.meta.index);
   }
 
   async list(): Promise<SnapshotMeta[]> {
