@@ -8,12 +8,12 @@
 
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { type AddressInfo, connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { measureDisk } from "./disk.js";
-import { type BenchLine, latency, parseOptions, printLine, round } from "./report.js";
+import { type BenchLine, freePort, latency, parseOptions, printLine, round } from "./report.js";
 import type { Command } from "./cluster-node.js";
 
 interface Reply {
@@ -22,14 +22,6 @@ interface Reply {
   readonly samples?: number[];
   readonly errors?: number;
   readonly seconds?: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**

@@ -1,6 +1,8 @@
 // One JSON line per benchmark case, in the format CONTRACTS.md promises; fields that do not
 // apply are null. Also the latency statistics every case uses.
 
+import { type AddressInfo, createServer } from "node:net";
+
 export interface BenchLine {
   readonly suite: string;
   readonly case: string;
@@ -58,4 +60,13 @@ export function parseOptions(
     options.set(name, value);
   }
   return options;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for the nodes a benchmark starts). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -11,7 +11,6 @@
 
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,19 +20,11 @@ import { encodeCommand } from "../src/kv/command.js";
 import { KvStateMachine } from "../src/kv/kv-state-machine.js";
 import { openStorage } from "../src/storage/open-storage.js";
 import type { Storage } from "../src/storage/types.js";
-import { type BenchLine, parseOptions, printLine, round } from "./report.js";
+import { type BenchLine, freePort, parseOptions, printLine, round } from "./report.js";
 import type { NodeCommand, NodeConfig, NodeReply } from "./snapshot-node.js";
 
 const mb = 1e6;
 const childTimeoutMs = 300_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function positiveInteger(options: Map<string, string>, name: string, fallback: number): number {
   const value = Number(options.get(name) ?? fallback);
