@@ -46,6 +46,12 @@ export interface RaftConfig {
   readonly uncommittedBytesMax: number;
   /** Most bytes of committed entries handed to the state machine in one Ready. */
   readonly applyBytesMax: number;
+  /**
+   * Tell followers of a new commit index at once (an empty Append to each), so that they apply
+   * without waiting; off, they learn it with the next Append or heartbeat, which halves the
+   * messages per proposal under a light load.
+   */
+  readonly broadcastCommit: boolean;
   /** On restart: the last index the state machine had applied (0 for a fresh one). */
   readonly applied: LogIndex;
   /** The source of election jitter. */
@@ -67,6 +73,7 @@ export function withDefaults(input: RaftConfigInput): RaftConfig {
     inflightBytesMax: 32 * 1024 * 1024,
     uncommittedBytesMax: 64 * 1024 * 1024,
     applyBytesMax: 16 * 1024 * 1024,
+    broadcastCommit: true,
     applied: 0,
     ...input,
   };

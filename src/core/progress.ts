@@ -166,6 +166,11 @@ export class ProgressTracker {
     return c.voters.includes(id) || c.votersOutgoing.includes(id) || c.learners.includes(id);
   }
 
+  /** Servers removed by a configuration that is not yet committed. */
+  retiringIds(): NodeId[] {
+    return [...this.retiring];
+  }
+
   /** The change that removed the retiring servers committed: stop replicating to them. */
   dropRetiring(): void {
     for (const id of this.retiring) this.progress.delete(id);

@@ -426,6 +426,12 @@ export class Raft {
    */
   afterCommit(): void {
     if (this.role !== Role.Leader || this.confLog.lastIndex() > this.log.commitIndex) return;
+    // A last word to the removed servers: the commit index, so they learn their removal stands.
+    for (const id of this.tracker.retiringIds()) {
+      const match = this.tracker.get(id)?.match ?? 0;
+      const commit = Math.min(match, this.log.commitIndex);
+      this.send({ type: MessageType.Heartbeat, from: this.id, to: id, term: this.term, commit, context: 0 });
+    }
     this.tracker.dropRetiring();
     if (!this.tracker.isVoter(this.id)) {
       this.becomeFollower(this.term, null);
@@ -569,7 +575,7 @@ export class Raft {
       const self = this.tracker.get(this.id);
       assert(self !== undefined, `leader ${this.id} has no progress of its own`);
       if (self.maybeUpdate(this.log.lastDurableIndex()) && this.maybeCommit()) {
-        broadcastAppend(this);
+        if (this.config.broadcastCommit) broadcastAppend(this);
         this.afterCommit();
       }
     }

@@ -169,7 +169,8 @@ export function handleAppendResponse(r: Raft, m: AppendResponse): void {
   if (pr.state === ProgressState.Probe) pr.becomeReplicate();
   else pr.inflights.freeLE(m.index);
   const committed = r.maybeCommit();
-  if (committed) broadcastAppend(r);
+  // Followers learn the new commit index at once, or with the next Append or heartbeat.
+  if (committed && r.config.broadcastCommit) broadcastAppend(r);
   while (sendAppend(r, m.from, false));
   r.maybeSendTimeoutNow(m.from);
   if (committed) r.afterCommit();

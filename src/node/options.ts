@@ -23,6 +23,7 @@ export type RaftTuning = Partial<
     | "inflightBytesMax"
     | "uncommittedBytesMax"
     | "applyBytesMax"
+    | "broadcastCommit"
   >
 >;
 
@@ -131,7 +132,9 @@ export function resolveOptions<Result>(o: RaftNodeOptions<Result>): ResolvedOpti
   const id = nodeId(o.id);
   const join = o.join === true;
   if (!join && !members.has(id)) throw new ConfigError(`members do not include this node (${id})`);
-  const raft = { electionTicks: 10, checkQuorum: true, ...o.raft };
+  // Followers learn new commit indexes with the next Append or heartbeat: half the messages per
+  // proposal, for a lag of at most a heartbeat in what followers have applied.
+  const raft = { electionTicks: 10, checkQuorum: true, broadcastCommit: false, ...o.raft };
   const tickMs = positive("tickMs", o.tickMs ?? 100);
   let leaseMs: number | null = null;
   if (o.lease !== undefined) {

@@ -3,8 +3,8 @@
 // and that a committed entry stays durable on a quorum and is never replaced.
 
 import type { Raft } from "../core/raft.js";
-import { majoritySize } from "../core/quorum.js";
-import type { Entry, LogIndex, NodeId, Term } from "../core/types.js";
+import { jointActive, majoritySize } from "../core/quorum.js";
+import type { Configuration, Entry, LogIndex, NodeId, Term } from "../core/types.js";
 
 export class Violation extends Error {
   override readonly name = "Violation";
@@ -103,6 +103,24 @@ export class SafetyChecker {
       this.fail(
         `state machine safety: node ${id} applied ${key} at ${entry.index}, another node applied ${existing}`,
       );
+    }
+  }
+
+  /**
+   * A leader that advances its commit index to `index` must have it durable on a quorum of the
+   * configuration it decides with (joint: both majorities): an acknowledgement means "on disk".
+   */
+  onLeaderCommit(
+    id: NodeId,
+    configuration: Configuration,
+    index: LogIndex,
+    term: Term | null,
+    durableLog: (id: NodeId) => DurableLog,
+  ): void {
+    const holds = (voter: NodeId): boolean => term !== null && durableLog(voter).term(index) === term;
+    const { voters, votersOutgoing } = configuration;
+    if (!jointActive(voters, votersOutgoing, holds)) {
+      this.fail(`leader ${id} committed ${index}@t${term} that a quorum does not hold durably`);
     }
   }
 

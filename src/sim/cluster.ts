@@ -72,6 +72,7 @@ export class Cluster {
       const founders = this.founders.includes(id) ? this.founders : null;
       const node = new SimNode(id, founders, options.raft, this.prng.fork());
       node.onRead = (requestId, index) => this.readConfirmed(node.id, requestId, index);
+      node.durableLogOf = (other) => this.node(other).storage;
       node.start();
       this.nodes.set(id, node);
     }

@@ -40,6 +40,8 @@ export class SimNode {
   /** The disk was lost: this server never comes back (a new one replaces it). */
   lost = false;
   private checkedCommit = 0;
+  /** Every node's durable log, by id (set by the cluster, for the commit durability check). */
+  durableLogOf: (id: NodeId) => { term(index: number): number | null } = () => ({ term: () => null });
   /** Called with each read the core confirms (requestId, index). */
   onRead: (requestId: number, index: number) => void = () => {};
   /** While now < pausedUntil the process is stopped (SIGSTOP): no ticks, no input handled. */
@@ -165,6 +167,9 @@ export class SimNode {
     const commit = raft.log.commitIndex;
     if (commit > this.checkedCommit) {
       checker.onCommit(this.id, raft, this.checkedCommit, commit);
+      if (raft.role === Role.Leader) {
+        checker.onLeaderCommit(this.id, raft.tracker.configuration, commit, raft.log.term(commit), this.durableLogOf);
+      }
       this.checkedCommit = commit;
     }
   }

@@ -100,6 +100,7 @@ class Run {
         appendEntriesMax: 1 + this.prng.nextInt(32),
         inflightMax: 2 + this.prng.nextInt(7),
         uncommittedBytesMax: 1024 + this.prng.nextInt(4096),
+        broadcastCommit: this.prng.chance(0.5),
         ...bugs,
       },
     });
