@@ -27,6 +27,8 @@ export class SafetyChecker {
   /** committedTerms[i] / committedKeys[i]: the entry committed at index i. */
   private readonly committedTerms: Term[] = [];
   private readonly committedKeys: string[] = [];
+  /** The term of the node that first saw each index committed (the committing leader's). */
+  private readonly commitTerms: Term[] = [];
   private readonly appliedKeys: string[] = [];
   committedIndex: LogIndex = 0;
 
@@ -42,15 +44,22 @@ export class SafetyChecker {
     else if (existing !== id) {
       this.fail(`election safety: ${existing} and ${id} are both leaders of term ${raft.term}`);
     }
-    const c = this.committedIndex;
-    if (c === 0 || existing !== undefined) return;
-    // With Log Matching checked separately, holding the last committed entry implies all.
+    if (existing !== undefined) return;
+    // Leader Completeness binds leaders of later terms than the commit: a leader of an older
+    // term elected late (it can no longer commit anything) need not hold newer commits.
+    let c = this.committedIndex;
+    while (c > 0 && (this.commitTerms[c] ?? Infinity) >= raft.term) c--;
+    if (c === 0) return;
+    // With Log Matching checked separately, holding that committed entry implies the earlier ones.
     const term = raft.log.term(c);
-    if (term !== this.committedTerms[c]) {
+    if (term !== null && term !== this.committedTerms[c]) {
       this.fail(
         `leader completeness: leader ${id} of term ${raft.term} has term ${term} at ${c}, ` +
           `committed entry has term ${this.committedTerms[c]}`,
       );
+    }
+    if (term === null && c >= raft.log.firstIndex()) {
+      this.fail(`leader completeness: leader ${id} of term ${raft.term} lacks committed index ${c}`);
     }
   }
 
@@ -81,6 +90,7 @@ export class SafetyChecker {
       if (term === undefined) {
         this.committedTerms[e.index] = e.term;
         this.committedKeys[e.index] = entryKey(e);
+        this.commitTerms[e.index] = raft.term;
       } else if (term !== e.term || this.committedKeys[e.index] !== entryKey(e)) {
         this.fail(
           `committed entry lost: node ${id} committed ${entryKey(e)}@t${e.term} at ${e.index}, ` +
