@@ -5,13 +5,9 @@
 import { assert } from "../assert.js";
 import { NotLeaderError, ProposalDroppedError, TransferRejectedError } from "../errors.js";
 import { type RaftConfig, type RaftConfigInput, withDefaults } from "./config.js";
-import {
-  type ConfChangeRequest,
-  ConfigurationLog,
-  encodeConfState,
-  isJoint,
-  planConfChange,
-} from "./conf-change.js";
+import { type ConfChangeRequest, ConfigurationLog } from "./conf-change.js";
+import { afterConfigurationCommit, proposeConfigurationChange } from "./membership-ops.js";
+import { type RaftStatus, raftStatus } from "./status.js";
 import { CampaignKind, campaign } from "./election.js";
 import { RaftLog } from "./log.js";
 import type { LogView } from "./log-view.js";
@@ -22,7 +18,6 @@ import { type Ready, Role, type SoftState } from "./ready.js";
 import { broadcastAppend, broadcastHeartbeat, sendAppend } from "./replication.js";
 import { stepCandidate, stepFollower, stepLeader } from "./step.js";
 import {
-  type Configuration,
   type Entry,
   EntryType,
   type HardState,
@@ -38,26 +33,6 @@ export interface Proposed {
   readonly firstIndex: LogIndex;
   readonly lastIndex: LogIndex;
   readonly term: Term;
-}
-
-export interface PeerStatus {
-  readonly id: NodeId;
-  readonly match: LogIndex;
-  readonly next: LogIndex;
-  readonly state: ProgressState;
-  readonly recentActive: boolean;
-  readonly inflight: number;
-}
-
-export interface RaftStatus extends SoftState {
-  readonly id: NodeId;
-  readonly vote: NodeId | null;
-  readonly commitIndex: LogIndex;
-  readonly appliedIndex: LogIndex;
-  readonly lastIndex: LogIndex;
-  readonly configuration: Configuration;
-  /** The leader's view of every member (empty on other roles). */
-  readonly progress: readonly PeerStatus[];
 }
 
 export class Raft {
@@ -376,7 +351,7 @@ export class Raft {
   // ---- leader log handling ----
 
   /** Appends entries of the current term at the end of the leader's log (indexes assigned here). */
-  private appendEntries(entries: readonly Entry[]): LogIndex {
+  appendEntries(entries: readonly Entry[]): LogIndex {
     let index = this.log.lastIndex();
     const numbered = entries.map((e) => ({ ...e, index: ++index, term: this.term }));
     assert(numbered.length > 0, "appendEntries() with no entries");
@@ -396,53 +371,16 @@ export class Raft {
   }
 
   /**
-   * Proposes a membership change (thesis 4.1 and paper section 6). Refused while another change
-   * is uncommitted, and until this leader has committed an entry of its own term: the fix to
-   * single-server changes from the thesis errata.
+   * Proposes a membership change (thesis 4.1 and paper section 6): see membership-ops.ts.
    */
   proposeConfChange(request: ConfChangeRequest): Proposed {
-    assert(this.outstanding === null, "proposeConfChange() while a Ready is outstanding");
-    if (this.role !== Role.Leader) throw new NotLeaderError(this.leaderId);
-    if (this.transferTarget !== null) {
-      throw new ProposalDroppedError(`leadership transfer to ${this.transferTarget} in progress`);
-    }
-    const unsafeEarly = this.config.plantedBugs?.confChangeBeforeOwnTermCommit === true;
-    if (!this.committedInCurrentTerm() && !unsafeEarly) {
-      throw new ProposalDroppedError("the leader has not committed an entry of its term yet");
-    }
-    if (this.confLog.lastIndex() > this.log.commitIndex) {
-      throw new ProposalDroppedError(`configuration change at ${this.confLog.lastIndex()} not committed yet`);
-    }
-    const next = planConfChange(this.confLog.current(), request);
-    const entry = { term: this.term, index: 0, type: EntryType.ConfChange, data: encodeConfState(next) };
-    const lastIndex = this.appendEntries([entry]);
-    broadcastAppend(this);
-    return { firstIndex: lastIndex, lastIndex, term: this.term };
+    this.assertNoOutstandingReady("proposeConfChange()");
+    return proposeConfigurationChange(this, request);
   }
 
-  /**
-   * Leader duties once a configuration entry commits: forget removed servers, leave a joint
-   * configuration that asked to be left automatically, and step down if no longer a voter.
-   */
+  /** Leader duties once a configuration entry commits: see membership-ops.ts. */
   afterCommit(): void {
-    if (this.role !== Role.Leader || this.confLog.lastIndex() > this.log.commitIndex) return;
-    // A last word to the removed servers: the commit index, so they learn their removal stands.
-    for (const id of this.tracker.retiringIds()) {
-      const match = this.tracker.get(id)?.match ?? 0;
-      const commit = Math.min(match, this.log.commitIndex);
-      this.send({ type: MessageType.Heartbeat, from: this.id, to: id, term: this.term, commit, context: 0 });
-    }
-    this.tracker.dropRetiring();
-    if (!this.tracker.isVoter(this.id)) {
-      this.becomeFollower(this.term, null);
-      return;
-    }
-    const conf = this.confLog.current();
-    if (isJoint(conf) && conf.autoLeave && this.transferTarget === null) {
-      const left = encodeConfState(planConfChange(conf, { changes: [], transition: "leave" }));
-      this.appendEntries([{ term: this.term, index: 0, type: EntryType.ConfChange, data: left }]);
-      broadcastAppend(this);
-    }
+    afterConfigurationCommit(this);
   }
 
   /** Advances the commit index to what a quorum holds, for entries of this term only. */
@@ -489,24 +427,7 @@ export class Raft {
   }
 
   status(): RaftStatus {
-    const progress = [...this.tracker.progress].map(([id, pr]) => ({
-      id,
-      match: pr.match,
-      next: pr.next,
-      state: pr.state,
-      recentActive: pr.recentActive,
-      inflight: pr.inflights.count,
-    }));
-    return {
-      id: this.id,
-      ...this.softState(),
-      vote: this.vote,
-      commitIndex: this.log.commitIndex,
-      appliedIndex: this.log.appliedIndex,
-      lastIndex: this.log.lastIndex(),
-      configuration: this.tracker.configuration,
-      progress: this.role === Role.Leader ? progress : [],
-    };
+    return raftStatus(this);
   }
 
   softState(): SoftState {
@@ -532,6 +453,10 @@ export class Raft {
       soft.leaderId !== this.leaderId ||
       soft.term !== this.term
     );
+  }
+
+  assertNoOutstandingReady(what: string): void {
+    assert(this.outstanding === null, `${what} while a Ready is outstanding`);
   }
 
   ready(): Ready {

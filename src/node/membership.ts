@@ -5,19 +5,26 @@
 import { type ConfChangeRequest, type ConfState, membersOf } from "../core/conf-change.js";
 import type { Raft } from "../core/raft.js";
 import type { NodeId } from "../core/types.js";
-import { ProposalDroppedError, TimeoutError } from "../errors.js";
+import { NotLeaderError, ProposalDroppedError, TimeoutError } from "../errors.js";
+import { Role } from "../core/ready.js";
 import type { Transport } from "../transport/transport.js";
 
 /** What the membership operations need from the node that runs them. */
 export interface MembershipHost {
+  readonly id: NodeId;
   /** Runs `action` against the core between turns; resolves with its result. */
   inLoop<T>(action: (raft: Raft) => T): Promise<T>;
   /** Proposes a configuration change; resolves once its entry is applied here. */
   proposeConfChange(request: ConfChangeRequest): Promise<void>;
   /** Resolves after `ms` on the node's clock. */
   sleep(ms: number): Promise<void>;
+  /** Calls `callback` after `ms`; returns the cancel function. */
+  setTimer(callback: () => void, ms: number): () => void;
+  /** Subscribes to leader changes; returns the unsubscribe function. */
+  onLeaderChange(listener: (leader: NodeId | null) => void): () => void;
   now(): number;
   readonly tickMs: number;
+  readonly electionMs: number;
 }
 
 export interface MembershipOptions {
@@ -83,6 +90,44 @@ export async function addVoter(
   }
   const remaining = Math.max(1, deadline - host.now());
   return changeMembership(host, { changes: [{ type: "add-voter", id }] }, { timeoutMs: remaining });
+}
+
+/**
+ * Leadership transfer (thesis 3.10): the core brings the target up to date and sends it
+ * TimeoutNow; this resolves with the new leader's id once leadership has moved, and gives up
+ * after three election timeouts.
+ */
+export async function transferLeadership(host: MembershipHost, target?: NodeId): Promise<NodeId> {
+  const to = target ?? (await host.inLoop((raft) => bestTransferTarget(raft, host.id)));
+  return new Promise<NodeId>((resolve, reject) => {
+    const timeoutMs = 3 * host.electionMs;
+    const finish = (): void => {
+      cancel();
+      unsubscribe();
+    };
+    const cancel = host.setTimer(() => {
+      finish();
+      reject(new ProposalDroppedError(`leadership transfer to ${to} did not happen in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const unsubscribe = host.onLeaderChange((leader) => {
+      if (leader === null || leader === host.id) return;
+      finish();
+      resolve(leader);
+    });
+    host.inLoop((raft) => raft.transferLeadership(to)).catch((error: unknown) => {
+      finish();
+      reject(error instanceof Error ? error : new Error(String(error)));
+    });
+  });
+}
+
+/** The most up-to-date voter other than the leader itself. */
+function bestTransferTarget(raft: Raft, self: NodeId): NodeId {
+  if (raft.role !== Role.Leader) throw new NotLeaderError(raft.leaderId);
+  const peers = raft.status().progress.filter((p) => p.id !== self && raft.tracker.isVoter(p.id));
+  const best = peers.sort((a, b) => b.match - a.match)[0];
+  if (best === undefined) throw new ProposalDroppedError("no other voter to transfer leadership to");
+  return best.id;
 }
 
 /**

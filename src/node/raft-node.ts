@@ -35,6 +35,7 @@ import {
   PeerDirectory,
   addVoter,
   changeMembership,
+  transferLeadership,
 } from "./membership.js";
 
 export interface RaftNodeEvents {
@@ -233,46 +234,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
   /** Hands leadership to `target` (default: the most up-to-date voter); resolves when done. */
   transferLeadership(target?: number): Promise<NodeId> {
-    const raft = this.raft;
-    if (this.state !== "running" || raft === null) return Promise.reject(this.stoppedError());
-    if (raft.role !== Role.Leader) return Promise.reject(this.notLeader(raft));
-    let to: number;
-    try {
-      to = target ?? this.bestTransferTarget(raft);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return new Promise<NodeId>((resolve, reject) => {
-      const timeoutMs = 3 * this.o.raft.electionTicks * this.o.tickMs;
-      const timer = this.o.clock.setTimeout(() => {
-        this.off("leader-change", onChange);
-        reject(new ProposalDroppedError(`leadership transfer to ${to} did not happen in ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onChange = (leader: NodeId | null): void => {
-        if (leader === null || leader === this.id) return;
-        this.o.clock.clearTimeout(timer);
-        this.off("leader-change", onChange);
-        resolve(leader);
-      };
-      this.on("leader-change", onChange);
-      this.controls.push(() => {
-        try {
-          raft.transferLeadership(to as NodeId);
-        } catch (error) {
-          this.o.clock.clearTimeout(timer);
-          this.off("leader-change", onChange);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-      this.wake?.();
-    });
-  }
-
-  private bestTransferTarget(raft: Raft): NodeId {
-    const peers = raft.status().progress.filter((p) => p.id !== this.id && raft.tracker.isVoter(p.id));
-    const best = peers.sort((a, b) => b.match - a.match)[0];
-    if (best === undefined) throw new ProposalDroppedError("no other voter to transfer leadership to");
-    return best.id;
+    return transferLeadership(this.membershipHost(), target === undefined ? undefined : nodeId(target));
   }
 
   // ---- membership (thesis 4.1; paper section 6) ----
@@ -312,12 +274,23 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   private membershipHost(): MembershipHost {
+    const clock = this.o.clock;
     return {
+      id: this.id,
       inLoop: (action) => this.inLoop(action),
       proposeConfChange: (request) => this.proposeConfChange(request),
-      sleep: (ms) => new Promise((resolve) => this.o.clock.setTimeout(resolve, ms)),
-      now: () => this.o.clock.now(),
+      sleep: (ms) => new Promise((resolve) => clock.setTimeout(resolve, ms)),
+      setTimer: (callback, ms) => {
+        const handle = clock.setTimeout(callback, ms);
+        return () => clock.clearTimeout(handle);
+      },
+      onLeaderChange: (listener) => {
+        this.on("leader-change", listener);
+        return () => this.off("leader-change", listener);
+      },
+      now: () => clock.now(),
       tickMs: this.o.tickMs,
+      electionMs: this.o.raft.electionTicks * this.o.tickMs,
     };
   }
 
