@@ -13,6 +13,7 @@
 //   drop A B | drop all discard queued messages
 //   propose ID cmd...   propose commands at ID (it must be the leader); `propose ID xN` makes N
 //   transfer ID TARGET  leader ID starts a leadership transfer to TARGET
+//   propose-refused ID WORDS-OF-THE-ERROR   a proposal at ID must be refused
 //   isolate ID | partition 1,2 3,4,5 | cut A B (one way) | heal
 //   crash ID [before-persist|after-persist] | restart ID
 //   expect ID key=value ...   keys: role term leader vote commit applied last log (terms: 1,1,2)
@@ -142,6 +143,18 @@ export class ScenarioRunner {
     switch (command) {
       case "propose":
         return this.propose(id(0), args.slice(1));
+      case "propose-refused": {
+        const raft = c.node(id(0)).raft;
+        try {
+          raft?.propose([new TextEncoder().encode("refused")]);
+        } catch (error) {
+          const words = (args[1] ?? "").replace(/-/g, " ");
+          const message = error instanceof Error ? error.message : String(error);
+          if (!message.includes(words)) throw new ScenarioError(`refused with "${message}", not "${words}"`);
+          return;
+        }
+        throw new ScenarioError("the proposal was accepted");
+      }
       case "transfer": {
         const node = c.node(id(0));
         node.raft?.transferLeadership(id(1));
