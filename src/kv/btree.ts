@@ -1,4 +1,5 @@
-// An in-memory, copy-on-write B+tree of key-value records, ordered by `compareKeys`.
+// An in-memory, copy-on-write B+tree of records with a string key (key-value records, or the
+// expiry index's entries), ordered by `compareKeys`.
 //
 // Why copy-on-write: `snapshot()` must see the state as of its call while later commands keep
 // applying, and it must stream a state of any size. `freeze()` is O(1): it returns the current
@@ -14,35 +15,40 @@ import { assert } from "../assert.js";
 import { compareKeys, isLowKey } from "./keys.js";
 import type { KvRecord } from "./types.js";
 
+/** What the tree stores: anything immutable with a string key. */
+export interface Keyed {
+  readonly key: string;
+}
+
 export const nodeSlotsMax = 64;
 export const nodeSlotsMin = 16;
 /** Slots per node in a bulk-loaded tree: room to insert before the first split. */
 const bulkFill = 48;
 
-export interface Leaf {
+export interface Leaf<R extends Keyed = KvRecord> {
   readonly leaf: true;
   gen: number;
   keys: string[];
-  records: KvRecord[];
+  records: R[];
 }
 
-export interface Branch {
+export interface Branch<R extends Keyed = KvRecord> {
   readonly leaf: false;
   gen: number;
   /** keys[i] is <= every key in children[i + 1] and > every key in children[i]. */
   keys: string[];
-  children: BNode[];
+  children: BNode<R>[];
 }
 
-export type BNode = Leaf | Branch;
+export type BNode<R extends Keyed = KvRecord> = Leaf<R> | Branch<R>;
 
 /** A root that no write will ever change (see `freeze`). */
-export interface FrozenTree {
-  readonly root: BNode;
+export interface FrozenTree<R extends Keyed = KvRecord> {
+  readonly root: BNode<R>;
   readonly count: number;
 }
 
-function slots(node: BNode): number {
+function slots<R extends Keyed>(node: BNode<R>): number {
   return node.leaf ? node.keys.length : node.children.length;
 }
 
@@ -60,7 +66,7 @@ function lowerBound(keys: readonly string[], key: string, lowKey: boolean): numb
 }
 
 /** The child of `branch` whose range holds `key`: the number of separators <= key. */
-function childIndex(branch: Branch, key: string, lowKey: boolean): number {
+function childIndex<R extends Keyed>(branch: Branch<R>, key: string, lowKey: boolean): number {
   const keys = branch.keys;
   let low = 0;
   let high = keys.length;
@@ -73,15 +79,15 @@ function childIndex(branch: Branch, key: string, lowKey: boolean): number {
   return low;
 }
 
-export class BTree {
-  private root: BNode;
+export class BTree<R extends Keyed = KvRecord> {
+  private root: BNode<R>;
   private gen = 1;
   private count = 0;
   /** `isLowKey` of the key being inserted or removed (checked once per write). */
   private lowKey = false;
 
   /** `built` comes from a BTreeBuilder: its nodes have generation 0, so they are shared. */
-  constructor(built?: FrozenTree) {
+  constructor(built?: FrozenTree<R>) {
     this.root = built?.root ?? { leaf: true, gen: this.gen, keys: [], records: [] };
     this.count = built?.count ?? 0;
     assert(built === undefined || built.root.gen === 0, "a BTree adopts only built nodes");
@@ -92,26 +98,26 @@ export class BTree {
   }
 
   /** O(1): the current contents, unchanged by any later write to this tree. */
-  freeze(): FrozenTree {
+  freeze(): FrozenTree<R> {
     this.gen++;
     return { root: this.root, count: this.count };
   }
 
   /** The live root, for a synchronous walk that no write can interleave with. */
-  liveRoot(): BNode {
+  liveRoot(): BNode<R> {
     return this.root;
   }
 
-  get(key: string): KvRecord | undefined {
+  get(key: string): R | undefined {
     const lowKey = isLowKey(key);
     let node = this.root;
-    while (!node.leaf) node = node.children[childIndex(node, key, lowKey)] as BNode;
+    while (!node.leaf) node = node.children[childIndex(node, key, lowKey)] as BNode<R>;
     const i = lowerBound(node.keys, key, lowKey);
     return node.keys[i] === key ? node.records[i] : undefined;
   }
 
   /** Inserts or replaces; returns the record it replaced. */
-  set(record: KvRecord): KvRecord | undefined {
+  set(record: R): R | undefined {
     const root = this.writable(this.root);
     this.root = root;
     const before = this.count;
@@ -125,21 +131,21 @@ export class BTree {
   }
 
   /** Removes `key`; returns the record removed. */
-  delete(key: string): KvRecord | undefined {
+  delete(key: string): R | undefined {
     if (this.get(key) === undefined) return undefined; // no copy-on-write for a miss
     const root = this.writable(this.root);
     this.root = root;
     this.lowKey = isLowKey(key);
     const removed = this.remove(root, key);
     assert(removed !== undefined, () => `delete lost key ${key}`);
-    if (!root.leaf && root.children.length === 1) this.root = root.children[0] as BNode;
+    if (!root.leaf && root.children.length === 1) this.root = root.children[0] as BNode<R>;
     this.count--;
     return removed;
   }
 
-  private insert(node: BNode, record: KvRecord): {
-    previous: KvRecord | undefined;
-    split: { key: string; right: BNode } | undefined;
+  private insert(node: BNode<R>, record: R): {
+    previous: R | undefined;
+    split: { key: string; right: BNode<R> } | undefined;
   } {
     if (node.leaf) {
       const i = lowerBound(node.keys, record.key, this.lowKey);
@@ -154,7 +160,7 @@ export class BTree {
       return { previous: undefined, split: this.maybeSplit(node) };
     }
     const i = childIndex(node, record.key, this.lowKey);
-    const child = this.writable(node.children[i] as BNode);
+    const child = this.writable(node.children[i] as BNode<R>);
     node.children[i] = child;
     const result = this.insert(child, record);
     if (result.split !== undefined) {
@@ -164,11 +170,11 @@ export class BTree {
     return { previous: result.previous, split: this.maybeSplit(node) };
   }
 
-  private maybeSplit(node: BNode): { key: string; right: BNode } | undefined {
+  private maybeSplit(node: BNode<R>): { key: string; right: BNode<R> } | undefined {
     return slots(node) <= nodeSlotsMax ? undefined : this.splitAt(node, slots(node) >>> 1);
   }
 
-  private remove(node: BNode, key: string): KvRecord | undefined {
+  private remove(node: BNode<R>, key: string): R | undefined {
     if (node.leaf) {
       const i = lowerBound(node.keys, key, this.lowKey);
       if (node.keys[i] !== key) return undefined;
@@ -176,7 +182,7 @@ export class BTree {
       return node.records.splice(i, 1)[0];
     }
     const i = childIndex(node, key, this.lowKey);
-    const child = this.writable(node.children[i] as BNode);
+    const child = this.writable(node.children[i] as BNode<R>);
     node.children[i] = child;
     const removed = this.remove(child, key);
     if (slots(child) < nodeSlotsMin && node.children.length > 1) {
@@ -186,9 +192,9 @@ export class BTree {
   }
 
   /** Merges children i and i + 1 of `parent`, or evens them out when both do not fit in one. */
-  private rebalance(parent: Branch, i: number): void {
-    const left = this.writable(parent.children[i] as BNode);
-    const right = this.writable(parent.children[i + 1] as BNode);
+  private rebalance(parent: Branch<R>, i: number): void {
+    const left = this.writable(parent.children[i] as BNode<R>);
+    const right = this.writable(parent.children[i + 1] as BNode<R>);
     assert(left.leaf === right.leaf, "siblings at different depths");
     const separator = parent.keys[i] as string;
     const total = slots(left) + slots(right);
@@ -212,11 +218,12 @@ export class BTree {
   }
 
   /** Moves slots [half, end) of `node` into a new right sibling; returns its separator. */
-  private splitAt(node: BNode, half: number): { key: string; right: BNode } {
+  private splitAt(node: BNode<R>, half: number): { key: string; right: BNode<R> } {
     assert(half >= 1 && half < slots(node), () => `split at ${half} of ${slots(node)}`);
     if (node.leaf) {
       const keys = node.keys.splice(half);
-      const right: Leaf = { leaf: true, gen: this.gen, keys, records: node.records.splice(half) };
+      const records = node.records.splice(half);
+      const right: Leaf<R> = { leaf: true, gen: this.gen, keys, records };
       return { key: keys[0] as string, right };
     }
     const children = node.children.splice(half);
@@ -226,10 +233,10 @@ export class BTree {
     return { key, right: { leaf: false, gen: this.gen, keys, children } };
   }
 
-  private writable<T extends BNode>(node: T): T {
+  private writable<T extends BNode<R>>(node: T): T {
     if (node.gen === this.gen) return node;
     assert(node.gen < this.gen, () => `node generation ${node.gen} > tree ${this.gen}`);
-    const copy: BNode = node.leaf
+    const copy: BNode<R> = node.leaf
       ? { leaf: true, gen: this.gen, keys: node.keys.slice(), records: node.records.slice() }
       : { leaf: false, gen: this.gen, keys: node.keys.slice(), children: node.children.slice() };
     return copy as T;
@@ -237,18 +244,19 @@ export class BTree {
 }
 
 /** Records of `root` in key order, starting at the first key >= `start`. */
-export function* recordsFrom(root: BNode, start = ""): Generator<KvRecord, void, undefined> {
-  const path: { node: Branch; next: number }[] = [];
+export function* recordsFrom<R extends Keyed>(root: BNode<R>, start = ""):
+  Generator<R, void, undefined> {
+  const path: { node: Branch<R>; next: number }[] = [];
   const lowKey = isLowKey(start);
   let node = root;
   while (!node.leaf) {
     const i = start === "" ? 0 : childIndex(node, start, lowKey);
     path.push({ node, next: i + 1 });
-    node = node.children[i] as BNode;
+    node = node.children[i] as BNode<R>;
   }
   let i = start === "" ? 0 : lowerBound(node.keys, start, lowKey);
   for (;;) {
-    for (; i < node.records.length; i++) yield node.records[i] as KvRecord;
+    for (; i < node.records.length; i++) yield node.records[i] as R;
     const leaf = nextLeaf(path);
     if (leaf === undefined) return;
     node = leaf;
@@ -257,17 +265,18 @@ export function* recordsFrom(root: BNode, start = ""): Generator<KvRecord, void,
 }
 
 /** Climbs `path` to the next unvisited child and descends to its leftmost leaf. */
-function nextLeaf(path: { node: Branch; next: number }[]): Leaf | undefined {
+function nextLeaf<R extends Keyed>(path: { node: Branch<R>; next: number }[]):
+  Leaf<R> | undefined {
   let top = path[path.length - 1];
   while (top !== undefined && top.next >= top.node.children.length) {
     path.pop();
     top = path[path.length - 1];
   }
   if (top === undefined) return undefined;
-  let node = top.node.children[top.next++] as BNode;
+  let node = top.node.children[top.next++] as BNode<R>;
   while (!node.leaf) {
     path.push({ node, next: 1 });
-    node = node.children[0] as BNode;
+    node = node.children[0] as BNode<R>;
   }
   return node;
 }
@@ -276,12 +285,12 @@ function nextLeaf(path: { node: Branch; next: number }[]): Leaf | undefined {
  * Builds a tree from records in strictly ascending key order in O(n), level by level (used by
  * restore). The caller checks the order; the builder asserts it.
  */
-export class BTreeBuilder {
-  private readonly leaves: Leaf[] = [];
+export class BTreeBuilder<R extends Keyed = KvRecord> {
+  private readonly leaves: Leaf<R>[] = [];
   private count = 0;
   private lastKey: string | undefined;
 
-  push(record: KvRecord): void {
+  push(record: R): void {
     assert(this.lastKey === undefined || compareKeys(this.lastKey, record.key) < 0,
       () => `builder keys out of order at ${record.key}`);
     this.lastKey = record.key;
@@ -295,14 +304,14 @@ export class BTreeBuilder {
     this.count++;
   }
 
-  finish(): FrozenTree {
-    let level: BNode[] = this.leaves;
+  finish(): FrozenTree<R> {
+    let level: BNode<R>[] = this.leaves;
     if (level.length === 0) {
       return { root: { leaf: true, gen: 0, keys: [], records: [] }, count: 0 };
     }
     evenLast(level);
     while (level.length > 1) {
-      const parents: Branch[] = [];
+      const parents: Branch<R>[] = [];
       for (let i = 0; i < level.length; i += bulkFill) {
         const children = level.slice(i, i + bulkFill);
         const keys = children.slice(1).map(firstKey);
@@ -311,12 +320,12 @@ export class BTreeBuilder {
       evenLast(parents);
       level = parents;
     }
-    return { root: level[0] as BNode, count: this.count };
+    return { root: level[0] as BNode<R>, count: this.count };
   }
 }
 
-function firstKey(node: BNode): string {
-  while (!node.leaf) node = node.children[0] as BNode;
+function firstKey<R extends Keyed>(node: BNode<R>): string {
+  while (!node.leaf) node = node.children[0] as BNode<R>;
   const key = node.keys[0];
   assert(key !== undefined, "firstKey of an empty leaf");
   return key;
@@ -326,8 +335,8 @@ function firstKey(node: BNode): string {
  * The last node of a bulk-built level may be short; it takes slots from its full neighbour so
  * that every node but the root has at least `nodeSlotsMin` slots, as after inserts.
  */
-function evenLast(level: BNode[]): void {
-  const last = level[level.length - 1] as BNode;
+function evenLast<R extends Keyed>(level: BNode<R>[]): void {
+  const last = level[level.length - 1] as BNode<R>;
   const previous = level[level.length - 2];
   if (previous === undefined || slots(last) >= nodeSlotsMin) return;
   assert(slots(previous) === bulkFill, () => `previous node has ${slots(previous)} slots`);
@@ -345,10 +354,10 @@ function evenLast(level: BNode[]): void {
 }
 
 /** Checks every structural invariant (order, separators, fill, depth, count); for tests. */
-export function verifyTree(frozen: FrozenTree): void {
+export function verifyTree<R extends Keyed>(frozen: FrozenTree<R>): void {
   let seen = 0;
   const leafDepths = new Set<number>();
-  const visit = (node: BNode, low: string | undefined, high: string | undefined, depth: number,
+  const visit = (node: BNode<R>, low: string | undefined, high: string | undefined, depth: number,
     isRoot: boolean) => {
     assert(isRoot || slots(node) >= nodeSlotsMin, () => `node with ${slots(node)} slots`);
     assert(slots(node) <= nodeSlotsMax, () => `node with ${slots(node)} slots`);

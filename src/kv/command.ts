@@ -1,64 +1,34 @@
-// The binary command codec (version 1). A command is small and hot (one per client write), so
-// it is a fixed little-endian layout rather than JSON or MessagePack: nothing to guess about
-// types, one pass to validate, and a canonical form (decode then encode gives the same bytes).
-//
-//   u8 version = 1 | u8 kind (1 put, 2 delete, 3 txn) | u8 flags (bit 0: session)
-//   [session]  u8 clientIdBytes, clientId, u64 sequence
-//   put        str16 key, str32 value
-//   delete     str16 key
-//   txn        u16 count, compares | u16 count, success ops | u16 count, failure ops
-//   compare    u8 target (1 value, 2 absent, 3 modIndex), str16 key, [str32 value | u64 modIndex]
-//   op         u8 op (1 put, 2 delete, 3 get), str16 key, [str32 value]
-//
-// strN is a uN byte length then UTF-8 bytes; u64 holds a safe integer. Limits from `KvLimits`
-// are enforced when encoding (where a client's request enters the log); decoding enforces only
-// the format's own maxima, so every replica decodes the same bytes the same way whatever its
-// configuration.
+// The command encoder and the limits (format in command-format.ts, decoder in
+// command-decode.ts). Encoding validates everything a replica's decoder will check, plus the
+// configured limits, so a bad request fails here with a typed error instead of being
+// committed and rejected on every replica.
 
 import { assert, assertNever } from "../assert.js";
 import { ConfigError } from "../errors.js";
-import { ByteReader, ByteWriter, asBuffer } from "./binary.js";
+import { ByteWriter } from "./binary.js";
+import {
+  CompareTag,
+  COMMAND_VERSION,
+  Flag,
+  type KvLimits,
+  PutFlag,
+  defaultKvLimits,
+  formatLimits,
+  kindTag,
+  opTag,
+} from "./command-format.js";
 import {
   InvalidCommandError,
   KeyTooLargeError,
-  MalformedCommandError,
   TooManyTxnOpsError,
   ValueTooLargeError,
 } from "./errors.js";
+import { isInt64 } from "./int64.js";
 import { isWellFormed } from "./keys.js";
-import type { ClientSession, Command, Compare, TxnOp } from "./types.js";
+import type { ClientSession, Command, Compare, PutCommand, SweepKey, TxnOp } from "./types.js";
 
-export const COMMAND_VERSION = 1;
-
-export interface KvLimits {
-  readonly keyBytesMax: number;
-  readonly valueBytesMax: number;
-  /** Per list: compare, success and failure may each hold this many items. */
-  readonly txnOpsMax: number;
-  readonly clientIdBytesMax: number;
-}
-
-/** The most the format can carry; configured limits must stay within these. */
-export const formatLimits: KvLimits = {
-  keyBytesMax: 0xffff,
-  valueBytesMax: 64 * 1024 * 1024,
-  txnOpsMax: 0xffff,
-  clientIdBytesMax: 0xff,
-};
-
-export const defaultKvLimits: KvLimits = {
-  keyBytesMax: 4096,
-  valueBytesMax: 1024 * 1024,
-  txnOpsMax: 128,
-  clientIdBytesMax: 64,
-};
-
-const Tag = { Put: 1, Delete: 2, Txn: 3 } as const;
-const OpTag = { Put: 1, Delete: 2, Get: 3 } as const;
-const kindTag = { put: Tag.Put, delete: Tag.Delete, txn: Tag.Txn } as const;
-const opTag = { put: OpTag.Put, delete: OpTag.Delete, get: OpTag.Get } as const;
-const CompareTag = { Value: 1, Absent: 2, ModIndex: 3 } as const;
-const flagSession = 1;
+export { COMMAND_VERSION, type KvLimits, defaultKvLimits, formatLimits };
+export { decodeCommand } from "./command-decode.js";
 
 /** Throws ConfigError unless every limit is a positive integer within the format's maxima. */
 export function checkKvLimits(limits: KvLimits): KvLimits {
@@ -76,12 +46,13 @@ export function encodeCommand(command: Command, limits: KvLimits = defaultKvLimi
   const e = new Encoder(w, limits);
   w.u8(COMMAND_VERSION);
   w.u8(kindTag[command.kind]);
-  w.u8(command.session === undefined ? 0 : flagSession);
+  const hasNow = command.nowMs !== undefined;
+  w.u8((command.session === undefined ? 0 : Flag.Session) | (hasNow ? Flag.Now : 0));
   if (command.session !== undefined) e.session(command.session);
+  if (command.nowMs !== undefined) e.time(command.nowMs, "nowMs", 0);
   switch (command.kind) {
     case "put":
-      e.key(command.key);
-      e.value(command.value);
+      e.put(command);
       break;
     case "delete":
       e.key(command.key);
@@ -90,6 +61,18 @@ export function encodeCommand(command: Command, limits: KvLimits = defaultKvLimi
       e.list("compare", command.txn.compare, (c) => e.compare(c));
       e.list("success", command.txn.success, (op) => e.op(op));
       e.list("failure", command.txn.failure, (op) => e.op(op));
+      break;
+    case "incr":
+      e.key(command.key);
+      e.delta(command.delta);
+      break;
+    case "expire":
+      e.key(command.key);
+      e.time(command.expiresAtMs, "expiresAtMs", 0);
+      break;
+    case "sweep":
+      if (!hasNow) throw new InvalidCommandError("a sweep needs nowMs");
+      e.sweep(command.keys);
       break;
     default:
       assertNever(command, "command");
@@ -117,6 +100,51 @@ class Encoder {
     this.w.u8(bytes);
     this.w.utf8(session.clientId, bytes);
     this.w.u64(session.sequence);
+  }
+
+  /** A wall-clock time or index: a safe integer >= `min`. */
+  time(value: number, what: string, min: number): void {
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new InvalidCommandError(`${what} ${value} is not an integer >= ${min}`);
+    }
+    this.w.u64(value);
+  }
+
+  put(command: PutCommand): void {
+    const { expiresAtMs, condition } = command;
+    const keepTtl = command.keepTtl === true;
+    if (expiresAtMs !== undefined && keepTtl) {
+      throw new InvalidCommandError("a put cannot both set expiresAtMs and keep the TTL");
+    }
+    this.key(command.key);
+    this.value(command.value);
+    let flags = expiresAtMs === undefined ? 0 : PutFlag.ExpiresAt;
+    if (keepTtl) flags |= PutFlag.KeepTtl;
+    if (condition === "absent") flags |= PutFlag.IfAbsent;
+    else if (condition === "present") flags |= PutFlag.IfPresent;
+    else if (condition !== undefined) throw new InvalidCommandError("unknown put condition");
+    this.w.u8(flags);
+    if (expiresAtMs !== undefined) this.time(expiresAtMs, "expiresAtMs", 1);
+  }
+
+  delta(delta: string): void {
+    if (typeof delta !== "string" || !isInt64(delta)) {
+      throw new InvalidCommandError(`delta ${String(delta)} is not a canonical 64-bit integer`);
+    }
+    this.w.u8(delta.length);
+    this.w.utf8(delta, delta.length);
+  }
+
+  sweep(keys: readonly SweepKey[]): void {
+    if (keys.length > this.limits.sweepKeysMax) {
+      throw new InvalidCommandError(
+        `sweep of ${keys.length} keys, more than sweepKeysMax ${this.limits.sweepKeysMax}`);
+    }
+    this.w.u16(keys.length);
+    for (const { key, modIndex } of keys) {
+      this.key(key);
+      this.time(modIndex, "sweep modIndex", 1);
+    }
   }
 
   key(key: string): void {
@@ -178,114 +206,8 @@ class Encoder {
   private text(text: unknown, what: string): number {
     if (typeof text !== "string") throw new InvalidCommandError(`${what} is not a string`);
     if (!isWellFormed(text)) throw new InvalidCommandError(`${what} has a lone surrogate`);
-    return Buffer.byteLength(text, "utf8");
-  }
-}
-
-/** Strict: any deviation from the format throws MalformedCommandError, nothing else. */
-export function decodeCommand(bytes: Uint8Array): Command {
-  const r = new ByteReader(asBuffer(bytes), (reason, at) => new MalformedCommandError(reason, at));
-  const version = r.u8();
-  if (version !== COMMAND_VERSION) throw new MalformedCommandError(`version ${version}`, 0);
-  const tag = r.u8();
-  const flags = r.u8();
-  if ((flags & ~flagSession) !== 0) throw new MalformedCommandError(`flags ${flags}`, 2);
-  const session = (flags & flagSession) !== 0 ? readSession(r) : undefined;
-  const base = readBody(r, tag);
-  r.end();
-  return session === undefined ? base : { ...base, session };
-}
-
-function readBody(r: ByteReader, tag: number): Command {
-  switch (tag) {
-    case Tag.Put: {
-      const key = readKey(r);
-      return { kind: "put", key, value: readValue(r) };
-    }
-    case Tag.Delete:
-      return { kind: "delete", key: readKey(r) };
-    case Tag.Txn: {
-      const compare = readList(r, readCompare);
-      const success = readList(r, readOp);
-      const failure = readList(r, readOp);
-      return { kind: "txn", txn: { compare, success, failure } };
-    }
-    default:
-      throw new MalformedCommandError(`unknown command kind ${tag}`, 1);
-  }
-}
-
-function readSession(r: ByteReader): ClientSession {
-  const at = r.offset;
-  const bytes = r.u8();
-  if (bytes === 0) throw new MalformedCommandError("empty clientId", at);
-  const clientId = r.utf8(bytes);
-  const sequenceAt = r.offset;
-  const sequence = r.u64();
-  if (sequence < 1) throw new MalformedCommandError("sequence 0", sequenceAt);
-  return { clientId, sequence };
-}
-
-function readKey(r: ByteReader): string {
-  const at = r.offset;
-  const bytes = r.u16();
-  if (bytes === 0) throw new MalformedCommandError("empty key", at);
-  return r.utf8(bytes);
-}
-
-function readValue(r: ByteReader): string {
-  const at = r.offset;
-  const bytes = r.u32();
-  if (bytes > formatLimits.valueBytesMax) {
-    throw new MalformedCommandError(`value of ${bytes} bytes`, at);
-  }
-  return r.utf8(bytes);
-}
-
-function readList<T>(r: ByteReader, one: (r: ByteReader) => T): T[] {
-  const count = r.u16();
-  // Each item takes at least 3 bytes, so a hostile count cannot make us allocate much.
-  if (count * 3 > r.remaining()) {
-    throw new MalformedCommandError(`${count} items in ${r.remaining()} bytes`, r.offset - 2);
-  }
-  const items: T[] = [];
-  for (let i = 0; i < count; i++) items.push(one(r));
-  assert(items.length === count, () => `read ${items.length} of ${count} items`);
-  return items;
-}
-
-function readCompare(r: ByteReader): Compare {
-  const at = r.offset;
-  const target = r.u8();
-  switch (target) {
-    case CompareTag.Value: {
-      const key = readKey(r);
-      return { target: "value", key, value: readValue(r) };
-    }
-    case CompareTag.Absent:
-      return { target: "absent", key: readKey(r) };
-    case CompareTag.ModIndex: {
-      const key = readKey(r);
-      return { target: "modIndex", key, modIndex: r.u64() };
-    }
-    default:
-      throw new MalformedCommandError(`unknown compare target ${target}`, at);
-  }
-}
-
-function readOp(r: ByteReader): TxnOp {
-  const at = r.offset;
-  const tag = r.u8();
-  switch (tag) {
-    case OpTag.Put: {
-      const key = readKey(r);
-      return { op: "put", key, value: readValue(r) };
-    }
-    case OpTag.Delete:
-      return { op: "delete", key: readKey(r) };
-    case OpTag.Get:
-      return { op: "get", key: readKey(r) };
-    default:
-      throw new MalformedCommandError(`unknown txn op ${tag}`, at);
+    const bytes = Buffer.byteLength(text, "utf8");
+    assert(bytes >= text.length, () => `${what} of ${text.length} units in ${bytes} bytes`);
+    return bytes;
   }
 }

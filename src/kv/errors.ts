@@ -65,3 +65,12 @@ export class TooManyTxnOpsError extends RaftStoreError {
 export class CorruptKvSnapshotError extends RaftStoreError {
   override readonly code = "CORRUPT_KV_SNAPSHOT";
 }
+
+/**
+ * The LMDB state machine's files hold something this version did not write (an unknown layout
+ * version, or bytes that do not decode). Nothing is repaired: the operator restores the node
+ * from its peers (a fresh data directory) or from a backup.
+ */
+export class KvStoreDamagedError extends RaftStoreError {
+  override readonly code = "KV_STORE_DAMAGED";
+}

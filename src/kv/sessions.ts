@@ -71,15 +71,20 @@ export class SessionTable {
     return undefined;
   }
 
-  /** Saves the result of a newly applied command and drops sessions beyond the bounds. */
-  record(session: ClientSession, result: KvResult): void {
+  /**
+   * Saves the result of a newly applied command and drops sessions beyond the bounds; returns
+   * the clientIds dropped (a durable table deletes them in the same transaction).
+   */
+  record(session: ClientSession, result: KvResult): string[] {
     assert(result.kind !== "rejected", "a rejected command does not advance its session");
     const previous = this.sessions.get(session.clientId);
     assert(previous === undefined || previous.sequence < session.sequence,
       () => `session ${session.clientId} sequence ${session.sequence} not after saved`);
     this.remove(session.clientId);
     this.insert(session.clientId, { sequence: session.sequence, result });
-    this.evict();
+    const evicted = this.evict();
+    assert(this.sessions.has(session.clientId), "the newest session is always kept");
+    return evicted;
   }
 
   /** Sessions in eviction order (least recently used first), as snapshots store them. */
@@ -113,14 +118,17 @@ export class SessionTable {
   }
 
   /** Drops least recently used sessions; the newest is kept even if it alone is over bytes. */
-  private evict(): void {
+  private evict(): string[] {
+    const evicted: string[] = [];
     for (const clientId of this.sessions.keys()) {
       const over = this.sessions.size > this.limits.sessionsMax
         || this.bytes > this.limits.sessionBytesMax;
       if (!over || this.sessions.size === 1) break;
       this.remove(clientId);
+      evicted.push(clientId);
     }
     assert(this.sessions.size <= this.limits.sessionsMax, "session table over sessionsMax");
+    return evicted;
   }
 }
 
@@ -134,8 +142,12 @@ export function resultWeight(result: KvResult): number {
   switch (result.kind) {
     case "put":
       return fixed + (result.prevValue?.length ?? 0) * 2;
+    case "incr":
+      return fixed + (result.value?.length ?? 0) * 2;
     case "delete":
     case "rejected":
+    case "expire":
+    case "sweep":
       return fixed;
     case "txn": {
       let bytes = fixed;

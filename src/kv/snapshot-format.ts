@@ -1,10 +1,11 @@
-// The key-value snapshot stream (version 1), written from a frozen tree in bounded memory and
-// read back with every byte checked before anything replaces the live state.
+// The key-value snapshot stream (version 2), written from a point-in-time view of the records
+// (a frozen tree, or an LMDB read transaction) in bounded memory and read back with every byte
+// checked before anything replaces the live state.
 //
-//   header    "RSKV" | u16 version = 1 | u16 flags = 0 | u64 appliedIndex | u64 recordCount
+//   header    "RSKV" | u16 version = 2 | u16 flags = 0 | u64 appliedIndex | u64 recordCount
 //             | u32 sessionCount                                             (28 bytes)
 //   records   recordCount x (u16 keyBytes | u32 valueBytes | u64 createIndex | u64 modIndex
-//             | key | value), keys strictly ascending in UTF-8 byte order
+//             | u64 expiresAtMs | key | value), keys strictly ascending in UTF-8 byte order
 //   sessions  sessionCount x (u32 bodyBytes | u8 clientIdBytes | clientId | u64 sequence
 //             | result (result-codec.ts)), least recently used first
 //   trailer   "RSKE" | u32 CRC32C of every byte before this field
@@ -15,16 +16,15 @@ import { crc32c } from "@node-rs/crc32";
 import { assert } from "../assert.js";
 import type { ByteReader } from "./binary.js";
 import { ByteWriter } from "./binary.js";
-import { type FrozenTree, recordsFrom } from "./btree.js";
 import { writeResult } from "./result-codec.js";
 import type { SessionEntry } from "./sessions.js";
 import type { KvRecord } from "./types.js";
 
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 export const headerMagic = Buffer.from("RSKV", "latin1");
 export const trailerMagic = Buffer.from("RSKE", "latin1");
 export const headerBytes = 28;
-export const recordHeaderBytes = 22;
+export const recordHeaderBytes = 30;
 export const defaultChunkBytes = 256 * 1024;
 export const chunkBytesMin = 4 * 1024;
 export const chunkBytesMax = 16 * 1024 * 1024;
@@ -32,7 +32,9 @@ export const chunkBytesMax = 16 * 1024 * 1024;
 /** Everything a snapshot holds, captured at the moment of `snapshot()`. */
 export interface SnapshotSource {
   readonly appliedIndex: number;
-  readonly tree: FrozenTree;
+  readonly recordCount: number;
+  /** Exactly `recordCount` records in key order, from a view no later write changes. */
+  readonly records: Iterable<KvRecord>;
   readonly sessions: readonly [string, SessionEntry][];
 }
 
@@ -43,6 +45,7 @@ export function writeRecord(w: ByteWriter, record: KvRecord): void {
   w.u32(valueBytes);
   w.u64(record.createIndex);
   w.u64(record.modIndex);
+  w.u64(record.expiresAtMs);
   w.utf8(record.key, keyBytes);
   w.utf8(record.value, valueBytes);
 }
@@ -79,19 +82,20 @@ export async function* writeSnapshot(
   w.u16(SNAPSHOT_VERSION);
   w.u16(0);
   w.u64(source.appliedIndex);
-  w.u64(source.tree.count);
+  w.u64(source.recordCount);
   w.u32(source.sessions.length);
   assert(w.size === headerBytes, () => `snapshot header of ${w.size} bytes`);
   yield* out.append(w.view());
   let written = 0;
-  for (const record of recordsFrom(source.tree.root)) {
+  for (const record of source.records) {
     written++;
     if (out.tryRecord(record)) continue;
     w.reset();
     writeRecord(w, record);
     yield* out.append(w.view());
   }
-  assert(written === source.tree.count, () => `wrote ${written} of ${source.tree.count} records`);
+  assert(written === source.recordCount,
+    () => `wrote ${written} of ${source.recordCount} records`);
   for (const [clientId, entry] of source.sessions) {
     w.reset();
     writeSession(w, clientId, entry);
@@ -144,6 +148,7 @@ class ChunkWriter {
     c.writeUInt32LE(valueBytes, at + 2);
     putU64(c, at + 6, record.createIndex);
     putU64(c, at + 14, record.modIndex);
+    putU64(c, at + 22, record.expiresAtMs);
     this.used = at + recordHeaderBytes + keyBytes + valueBytes;
     return true;
   }

@@ -1,18 +1,19 @@
-// Reads a key-value snapshot stream (format in snapshot-format.ts) into a new tree and session
-// list, checking framing, UTF-8, key order, index bounds and the trailing CRC32C. Nothing is
-// returned until the last byte is verified, so a caller that swaps in the result only on
-// success never exposes a partial or corrupt state. Chunks may be split anywhere.
+// Reads a key-value snapshot stream (format in snapshot-format.ts), handing each record to a
+// sink (a tree builder, or a write into a staging LMDB database) and collecting the sessions,
+// checking framing, UTF-8, key order, index bounds and the trailing CRC32C. Nothing is
+// returned until the last byte is verified, so a caller that swaps in what its sink built only
+// on success never exposes a partial or corrupt state. Chunks may be split anywhere.
 
 import { isAscii } from "node:buffer";
 import { crc32c } from "@node-rs/crc32";
 import { assert } from "../assert.js";
 import { ByteReader } from "./binary.js";
-import { BTreeBuilder, type FrozenTree } from "./btree.js";
 import { formatLimits } from "./command.js";
 import { CorruptKvSnapshotError } from "./errors.js";
 import { compareKeys } from "./keys.js";
 import { readResult } from "./result-codec.js";
 import type { SessionEntry } from "./sessions.js";
+import type { KvRecord } from "./types.js";
 import {
   SNAPSHOT_VERSION,
   headerBytes,
@@ -28,9 +29,12 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export interface ReadSnapshot {
   readonly appliedIndex: number;
-  readonly tree: FrozenTree;
+  readonly recordCount: number;
   readonly sessions: [string, SessionEntry][];
 }
+
+/** Receives the records in strictly ascending key order, each checked before it is handed on. */
+export type RecordSink = (record: KvRecord) => void;
 
 function corrupt(reason: string, offset: number): CorruptKvSnapshotError {
   return new CorruptKvSnapshotError(`kv snapshot corrupt at byte ${offset}: ${reason}`);
@@ -144,10 +148,14 @@ class StreamReader {
   }
 }
 
-/** Reads and verifies a whole snapshot; throws CorruptKvSnapshotError on any defect. */
+/**
+ * Reads and verifies a whole snapshot, handing the records to `sink`; throws
+ * CorruptKvSnapshotError on any defect (the sink may then have seen a part of the records).
+ */
 export async function readSnapshot(
   chunks: AsyncIterable<Uint8Array>,
   metaIndex: number,
+  sink: RecordSink,
 ): Promise<ReadSnapshot> {
   const s = new StreamReader(chunks[Symbol.asyncIterator]());
   await s.need(headerBytes);
@@ -163,7 +171,7 @@ export async function readSnapshot(
   if (appliedIndex > metaIndex) {
     throw corrupt(`applied index ${appliedIndex} is after the snapshot's index ${metaIndex}`, 8);
   }
-  const tree = await readRecords(s, recordCount, appliedIndex);
+  await readRecords(s, recordCount, appliedIndex, sink);
   const sessions = await readSessions(s, sessionCount, appliedIndex);
   await s.need(8);
   const t = s.take(4);
@@ -175,11 +183,11 @@ export async function readSnapshot(
     throw corrupt(`checksum ${computed.toString(16)} != stored ${stored.toString(16)}`, s.offset);
   }
   await s.expectEnd();
-  return { appliedIndex, tree, sessions };
+  return { appliedIndex, recordCount, sessions };
 }
 
-async function readRecords(s: StreamReader, count: number, appliedIndex: number) {
-  const builder = new BTreeBuilder();
+async function readRecords(s: StreamReader, count: number, appliedIndex: number,
+  sink: RecordSink): Promise<void> {
   let previous: string | undefined;
   for (let i = 0; i < count; i++) {
     if (s.available() < recordHeaderBytes) await s.need(recordHeaderBytes);
@@ -188,9 +196,11 @@ async function readRecords(s: StreamReader, count: number, appliedIndex: number)
     const valueBytes = s.u32();
     if (keyBytes === 0) throw corrupt("empty key", at);
     if (valueBytes > formatLimits.valueBytesMax) throw corrupt(`value of ${valueBytes} bytes`, at);
-    if (s.available() < 16 + keyBytes + valueBytes) await s.need(16 + keyBytes + valueBytes);
+    const rest = recordHeaderBytes - 6 + keyBytes + valueBytes;
+    if (s.available() < rest) await s.need(rest);
     const createIndex = s.u64();
     const modIndex = s.u64();
+    const expiresAtMs = s.u64();
     if (createIndex < 1 || createIndex > modIndex || modIndex > appliedIndex) {
       throw corrupt(`indexes create ${createIndex} mod ${modIndex} applied ${appliedIndex}`, at);
     }
@@ -199,9 +209,8 @@ async function readRecords(s: StreamReader, count: number, appliedIndex: number)
       throw corrupt(`key ${JSON.stringify(key)} not after ${JSON.stringify(previous)}`, at);
     }
     previous = key;
-    builder.push({ key, value: s.utf8(valueBytes), createIndex, modIndex });
+    sink({ key, value: s.utf8(valueBytes), createIndex, modIndex, expiresAtMs });
   }
-  return builder.finish();
 }
 
 async function readSessions(s: StreamReader, count: number, appliedIndex: number) {

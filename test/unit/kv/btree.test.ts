@@ -30,7 +30,8 @@ test(`random writes keep the tree valid and equal to a sorted model (seed ${seed
     const model = new Map<string, KvRecord>();
     ops.forEach(({ put, key }, i) => {
       if (put) {
-        const record = { key, value: `v${i}`, createIndex: i + 1, modIndex: i + 1 };
+        const record = { key, value: `v${i}`, createIndex: i + 1, modIndex: i + 1,
+          expiresAtMs: 0 };
         assert.equal(tree.set(record), model.get(key));
         model.set(key, record);
       } else {
@@ -74,7 +75,7 @@ test(`a frozen root never changes, whatever is written later (seed ${seed})`, ()
   fc.assert(fc.property(arbCase, ([before, after, more]) => {
     const tree = new BTree();
     const write = (ops: typeof before) => ops.forEach(({ put, key }, i) => {
-      if (put) tree.set({ key, value: `w${i}`, createIndex: 1, modIndex: 1 });
+      if (put) tree.set({ key, value: `w${i}`, createIndex: 1, modIndex: 1, expiresAtMs: 0 });
       else tree.delete(key);
     });
     write(before);
@@ -96,14 +97,15 @@ test("bulk-built trees of any size are valid, and writable afterwards without sh
   for (const n of [0, 1, 15, 16, 47, 48, 49, 63, 64, 65, 700, 2305, 2400, 48 * 48 + 1, 120_000]) {
     const builder = new BTreeBuilder();
     const keys = Array.from({ length: n }, (_, i) => `k${String(i).padStart(7, "0")}`);
-    for (const key of keys) builder.push({ key, value: key, createIndex: 1, modIndex: 1 });
+    for (const key of keys) builder.push({ key, value: key, createIndex: 1, modIndex: 1,
+      expiresAtMs: 0 });
     const built = builder.finish();
     verifyTree(built);
     assert.equal(built.count, n);
     const tree = new BTree(built);
     const builtContents = n <= 3000 ? [...recordsFrom(built.root)] : [];
     for (let i = 0; i < Math.min(n, 3000); i += 2) tree.delete(keys[i] as string);
-    tree.set({ key: "zz", value: "", createIndex: 2, modIndex: 2 });
+    tree.set({ key: "zz", value: "", createIndex: 2, modIndex: 2, expiresAtMs: 0 });
     verifyTree(tree.freeze());
     verifyTree(built);
     if (n <= 3000) assert.deepEqual([...recordsFrom(built.root)], builtContents);

@@ -48,8 +48,10 @@ test(`every command round-trips through the codec unchanged (seed ${seed})`, () 
 test(`random bytes decode to a command or a MalformedCommandError (seed ${seed})`, () => {
   const arbBytes = fc.oneof(
     fc.uint8Array({ maxLength: 64 }),
-    fc.uint8Array({ maxLength: 64 }).map((b) => Uint8Array.from([1, ...b])),
-    fc.uint8Array({ maxLength: 64 }).map((b) => Uint8Array.from([1, 3, 0, ...b])),
+    fc.uint8Array({ maxLength: 64 }).map((b) => Uint8Array.from([2, ...b])),
+    fc.uint8Array({ maxLength: 64 }).map((b) => Uint8Array.from([2, 3, 0, ...b])),
+    fc.tuple(fc.integer({ min: 1, max: 6 }), fc.uint8Array({ maxLength: 64 }))
+      .map(([kind, b]) => Uint8Array.from([2, kind, 0, 1, 0, 0x6b, ...b])),
   );
   fc.assert(fc.property(arbBytes, (bytes) => decodeOrMalformed(bytes)),
     { seed, numRuns: 2000 });
@@ -74,19 +76,44 @@ test(`truncated, extended and mutated commands never throw anything else (seed $
 
 test("specific malformed inputs are rejected with a reason", () => {
   const put = Buffer.from(encodeCommand({ kind: "put", key: "k", value: "v" }));
+  const sweep = Buffer.from(encodeCommand({ kind: "sweep", keys: [{ key: "k", modIndex: 1 }],
+    nowMs: 5 }));
+  const u64 = (n: number) => [n, 0, 0, 0, 0, 0, 0, 0];
+  const incr = (delta: string) => Buffer.from([2, 4, 0, 1, 0, 0x6b, delta.length,
+    ...Buffer.from(delta, "latin1")]);
+  const putFlags = (flags: number, ...rest: number[]) =>
+    Buffer.from([2, 1, 0, 1, 0, 0x6b, 0, 0, 0, 0, flags, ...rest]);
   const cases: [string, Buffer][] = [
     ["empty input", Buffer.alloc(0)],
-    ["unknown version", Buffer.from([2, ...put.subarray(1)])],
-    ["unknown kind", Buffer.from([1, 9, 0])],
-    ["unknown flag", Buffer.from([1, 1, 2, ...put.subarray(3)])],
-    ["empty key", Buffer.from([1, 2, 0, 0, 0])],
-    ["invalid UTF-8", Buffer.from([1, 2, 0, 1, 0, 0xff])],
-    ["overlong UTF-8", Buffer.from([1, 2, 0, 2, 0, 0xc0, 0xaf])],
-    ["encoded surrogate", Buffer.from([1, 2, 0, 3, 0, 0xed, 0xa0, 0x80])],
-    ["huge txn count", Buffer.from([1, 3, 0, 0xff, 0xff])],
-    ["sequence 0", Buffer.from([1, 2, 1, 1, 0x41, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0x6b])],
-    ["u64 over 2^53", Buffer.from([1, 2, 1, 1, 0x41, 0, 0, 0, 0, 0, 0, 0x20, 0, 1, 0, 0x6b])],
+    ["version 1 (old data is not readable)", Buffer.from([1, ...put.subarray(1)])],
+    ["unknown version", Buffer.from([3, ...put.subarray(1)])],
+    ["unknown kind", Buffer.from([2, 9, 0])],
+    ["unknown flag", Buffer.from([2, 1, 4, ...put.subarray(3)])],
+    ["empty key", Buffer.from([2, 2, 0, 0, 0])],
+    ["invalid UTF-8", Buffer.from([2, 2, 0, 1, 0, 0xff])],
+    ["overlong UTF-8", Buffer.from([2, 2, 0, 2, 0, 0xc0, 0xaf])],
+    ["encoded surrogate", Buffer.from([2, 2, 0, 3, 0, 0xed, 0xa0, 0x80])],
+    ["huge txn count", Buffer.from([2, 3, 0, 0xff, 0xff])],
+    ["sequence 0", Buffer.from([2, 2, 1, 1, 0x41, ...u64(0), 1, 0, 0x6b])],
+    ["u64 over 2^53", Buffer.from([2, 2, 1, 1, 0x41, 0, 0, 0, 0, 0, 0, 0x20, 0, 1, 0, 0x6b])],
+    ["nowMs flag without a time", Buffer.from([2, 2, 2, 1, 0, 0x6b])],
+    ["put without its flags byte", put.subarray(0, put.length - 1)],
+    ["unknown put flag", putFlags(16)],
+    ["expiresAtMs with keepTtl", putFlags(3, ...u64(5))],
+    ["two put conditions", putFlags(12)],
+    ["expiresAtMs 0", putFlags(1, ...u64(0))],
+    ["expiry flag without the expiry", putFlags(1)],
+    ["delta with a plus sign", incr("+1")],
+    ["delta with a leading zero", incr("01")],
+    ["delta -0", incr("-0")],
+    ["delta with a space", incr(" 1")],
+    ["empty delta", incr("")],
+    ["delta above 2^63 - 1", incr("9223372036854775808")],
+    ["delta below -2^63", incr("-9223372036854775809")],
+    ["sweep without nowMs", Buffer.from([2, 6, 0, ...sweep.subarray(11)])],
+    ["sweep modIndex 0", Buffer.from([2, 6, 2, ...u64(5), 1, 0, 1, 0, 0x6b, ...u64(0)])],
   ];
+  assert.deepEqual(decodeCommand(putFlags(0)), { kind: "put", key: "k", value: "" });
   for (const [name, bytes] of cases) {
     assert.throws(() => decodeCommand(bytes), MalformedCommandError, name);
   }
@@ -125,9 +152,40 @@ test("ill-formed strings, empty keys and bad sequences are refused when encoding
   }
 });
 
+test("the Redis-like commands' arguments are checked when encoding", () => {
+  const bad: Command[] = [
+    { kind: "put", key: "k", value: "v", expiresAtMs: 5, keepTtl: true },
+    { kind: "put", key: "k", value: "v", expiresAtMs: 0 },
+    { kind: "put", key: "k", value: "v", expiresAtMs: 1.5 },
+    { kind: "put", key: "k", value: "v", nowMs: -1 },
+    { kind: "delete", key: "k", nowMs: 2 ** 53 },
+    { kind: "incr", key: "k", delta: "+1" },
+    { kind: "incr", key: "k", delta: "9223372036854775808" },
+    { kind: "incr", key: "k", delta: "" },
+    { kind: "expire", key: "k", expiresAtMs: -1 },
+    { kind: "sweep", keys: [{ key: "k", modIndex: 0 }], nowMs: 1 },
+    { kind: "sweep", keys: [{ key: "", modIndex: 1 }], nowMs: 1 },
+  ];
+  for (const command of bad) {
+    assert.throws(() => encodeCommand(command), InvalidCommandError, JSON.stringify(command));
+  }
+  const { nowMs: _, ...withoutNow } = { kind: "sweep" as const, keys: [], nowMs: 1 };
+  assert.throws(() => encodeCommand(withoutNow as unknown as Command), InvalidCommandError);
+  const keys = Array.from({ length: 3 }, (_, i) => ({ key: `k${i}`, modIndex: 1 }));
+  const limits = { ...defaultKvLimits, sweepKeysMax: 2 };
+  assert.throws(() => encodeCommand({ kind: "sweep", keys, nowMs: 1 }, limits),
+    InvalidCommandError);
+  assert.doesNotThrow(() => encodeCommand({ kind: "sweep", keys: keys.slice(1), nowMs: 1 },
+    limits));
+  // keepTtl: false is the same as no keepTtl (one canonical encoding).
+  assert.deepEqual(encodeCommand({ kind: "put", key: "k", value: "v", keepTtl: false }),
+    encodeCommand({ kind: "put", key: "k", value: "v" }));
+});
+
 test("limits outside the format's range are a ConfigError", () => {
   assert.throws(() => checkKvLimits({ ...defaultKvLimits, keyBytesMax: 0x10000 }), ConfigError);
   assert.throws(() => checkKvLimits({ ...defaultKvLimits, txnOpsMax: 0 }), ConfigError);
+  assert.throws(() => checkKvLimits({ ...defaultKvLimits, sweepKeysMax: 0x10000 }), ConfigError);
   assert.equal(checkKvLimits(defaultKvLimits), defaultKvLimits);
 });
 

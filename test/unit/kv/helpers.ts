@@ -1,15 +1,17 @@
 // Shared pieces of the key-value tests: the seed, command arbitraries, a small applier that
-// numbers entries, and stream helpers (collect, re-chunk).
+// numbers entries (optionally stamping a clock), and stream helpers (collect, re-chunk).
 
 import fc from "fast-check";
 import type { SnapshotMeta } from "../../../src/core/types.js";
 import { encodeCommand, formatLimits } from "../../../src/kv/command.js";
-import type { KvStateMachine } from "../../../src/kv/kv-state-machine.js";
+import type { KvStore } from "../../../src/kv/kv-store.js";
 import type {
   ClientSession,
   Command,
   Compare,
   KvResult,
+  PutCommand,
+  SweepKey,
   TxnOp,
 } from "../../../src/kv/types.js";
 
@@ -28,6 +30,15 @@ export const arbText = fc.oneof(
 );
 export const arbKey = arbText.filter((k) => k.length > 0);
 const arbIndex = fc.oneof(fc.nat({ max: 1000 }), fc.constantFrom(2 ** 32, 2 ** 53 - 1));
+const arbPositive = fc.oneof(fc.integer({ min: 1, max: 1000 }),
+  fc.constantFrom(2 ** 32, 2 ** 53 - 1));
+const arbTime = fc.oneof(fc.constant(0), arbPositive);
+/** Canonical int64 decimals, with the bounds and their neighbours. */
+export const arbDelta = fc.oneof(
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String),
+  fc.integer({ min: -5, max: 5 }).map(String),
+  fc.constantFrom("-9223372036854775808", "9223372036854775807", "0"),
+);
 
 export const arbSession: fc.Arbitrary<ClientSession> = rec({
   clientId: arbKey,
@@ -46,8 +57,21 @@ export const arbOp: fc.Arbitrary<TxnOp> = fc.oneof(
   rec({ op: fc.constant("get" as const), key: arbKey }),
 );
 
+/** A put with any valid combination of expiry, keepTtl and condition. */
+const arbPut: fc.Arbitrary<PutCommand> = fc.tuple(
+  arbKey, arbText, fc.oneof(fc.constant("none"), fc.constant("keep"), arbPositive),
+  fc.constantFrom(undefined, "absent" as const, "present" as const),
+).map(([key, value, ttl, condition]) => ({
+  kind: "put", key, value,
+  ...(typeof ttl === "number" ? { expiresAtMs: ttl } : {}),
+  ...(ttl === "keep" ? { keepTtl: true } : {}),
+  ...(condition === undefined ? {} : { condition }),
+}));
+
+export const arbSweepKey: fc.Arbitrary<SweepKey> = rec({ key: arbKey, modIndex: arbPositive });
+
 const arbBody: fc.Arbitrary<Command> = fc.oneof(
-  rec({ kind: fc.constant("put" as const), key: arbKey, value: arbText }),
+  arbPut,
   rec({ kind: fc.constant("delete" as const), key: arbKey }),
   rec({
     kind: fc.constant("txn" as const),
@@ -57,23 +81,38 @@ const arbBody: fc.Arbitrary<Command> = fc.oneof(
       failure: fc.array(arbOp, { maxLength: 4 }),
     }),
   }),
+  rec({ kind: fc.constant("incr" as const), key: arbKey, delta: arbDelta }),
+  rec({ kind: fc.constant("expire" as const), key: arbKey, expiresAtMs: arbTime }),
+  rec({ kind: fc.constant("sweep" as const), keys: fc.array(arbSweepKey, { maxLength: 4 }),
+    nowMs: arbTime }),
 );
 
 export const arbCommand: fc.Arbitrary<Command> = fc
-  .tuple(arbBody, fc.option(arbSession, { nil: undefined }))
-  .map(([body, session]) => (session === undefined ? body : { ...body, session }));
+  .tuple(arbBody, fc.option(arbSession, { nil: undefined }),
+    fc.option(arbTime, { nil: undefined }))
+  .map(([body, session, nowMs]) => {
+    const withNow = nowMs === undefined || body.kind === "sweep" ? body : { ...body, nowMs };
+    return session === undefined ? withNow : { ...withNow, session };
+  });
 
-/** Applies commands with consecutive indexes (or explicit ones), as the node would. */
-export class Applier {
+/**
+ * Applies commands with consecutive indexes (or explicit ones), as the node would. When `nowMs`
+ * is set, commands without a clock are stamped with it, as the server's leader does.
+ */
+export class Applier<S extends KvStore = KvStore> {
+  nowMs: number | undefined;
+
   constructor(
-    readonly sm: KvStateMachine,
+    readonly sm: S,
     public index = 0,
   ) {}
 
   run(command: Command): KvResult {
     this.index++;
+    const stamped = command.nowMs !== undefined || this.nowMs === undefined ? command
+      : { ...command, nowMs: this.nowMs };
     return this.sm.apply({ index: this.index, term: 1,
-      data: encodeCommand(command, formatLimits) });
+      data: encodeCommand(stamped, formatLimits) });
   }
 
   put(key: string, value: string, session?: ClientSession): KvResult {

@@ -1,7 +1,8 @@
 // Proves exactly-once client sessions: a repeated (clientId, sequence) returns the saved result
 // without applying again, older sequences and unknown sessions past sequence 1 are rejected
 // without effect, and the session table's bounds (count and bytes) evict by apply order only,
-// so two replicas applying the same log keep exactly the same sessions.
+// so two replicas applying the same log keep exactly the same sessions. Saved results of every
+// kind (incr, expire, sweep, a refused conditional put) replay unchanged, also after a restore.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -9,7 +10,7 @@ import { ConfigError } from "../../../src/errors.js";
 import { KvStateMachine } from "../../../src/kv/kv-state-machine.js";
 import { Sfc32 } from "../../../src/core/prng.js";
 import type { ClientSession, Command } from "../../../src/kv/types.js";
-import { Applier, seed } from "./helpers.js";
+import { Applier, meta, seed } from "./helpers.js";
 
 const s = (clientId: string, sequence: number): ClientSession => ({ clientId, sequence });
 
@@ -19,7 +20,8 @@ test("a duplicate command returns the saved result and is not applied twice", ()
   a.put("k", "other"); // another client's write in between
   const again = a.put("k", "v1", s("c", 1));
   assert.equal(again, first, "the very same saved result");
-  assert.deepEqual(a.sm.get("k"), { key: "k", value: "other", createIndex: 1, modIndex: 2 });
+  assert.deepEqual(a.sm.get("k"), { key: "k", value: "other", createIndex: 1, modIndex: 2,
+    expiresAtMs: 0 });
   const incr: Command = { kind: "txn", session: s("c", 2), txn: { compare: [],
     success: [{ op: "put", key: "n", value: "x" }, { op: "get", key: "n" }], failure: [] } };
   const txnResult = a.run(incr);
@@ -93,4 +95,32 @@ test(`two replicas applying the same log keep the same sessions (seed ${seed})`,
   assert.equal(replicas[0]?.sm.sessionCount, 16);
   const kinds = new Set(results[0]?.map((r) => (JSON.parse(r) as { kind: string }).kind));
   assert.ok(kinds.has("rejected") && kinds.has("put"), "the log exercised both paths");
+});
+
+test("duplicates of incr, expire, sweep and a refused put replay their saved results, also "
+  + "after a snapshot restore", async () => {
+  const a = new Applier(new KvStateMachine());
+  a.run({ kind: "put", key: "k", value: "1", expiresAtMs: 50, nowMs: 0 });
+  const commands: Command[] = [
+    { kind: "incr", key: "n", delta: "41", session: s("c", 1), nowMs: 10 },
+    { kind: "incr", key: "k", delta: "1", session: s("d", 1), nowMs: 10 },
+    { kind: "put", key: "n", value: "x", condition: "absent", session: s("e", 1), nowMs: 10 },
+    { kind: "expire", key: "n", expiresAtMs: 40, session: s("f", 1), nowMs: 10 },
+    { kind: "sweep", keys: [{ key: "n", modIndex: 3 }, { key: "k", modIndex: 4 }],
+      session: s("g", 1), nowMs: 45 },
+    { kind: "incr", key: "z", delta: "1", session: s("h", 1), nowMs: 10 },
+  ];
+  a.run({ kind: "put", key: "z", value: "not a number" });
+  const first = commands.map((command) => a.run(command));
+  assert.deepEqual(first.map((r) => r.kind), ["incr", "incr", "put", "expire", "sweep", "incr"]);
+  assert.deepEqual(first[4], { kind: "sweep", index: 7, deleted: 1 });
+  assert.deepEqual(first[5], { kind: "incr", index: 8, value: null, error: "NOT_INTEGER" });
+  const hash = a.sm.stateHash();
+  const again = commands.map((command) => a.run(command));
+  again.forEach((result, i) => assert.equal(result, first[i], `replay ${i}`));
+  assert.equal(a.sm.stateHash(), hash, "replays changed nothing");
+  const b = new Applier(new KvStateMachine(), a.index);
+  await b.sm.restore(a.sm.snapshot(), meta(a.index));
+  commands.forEach((command, i) => assert.deepEqual(b.run(command), first[i], `restored ${i}`));
+  assert.equal(b.sm.stateHash(), hash);
 });

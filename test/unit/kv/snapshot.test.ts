@@ -1,5 +1,5 @@
-// Proves snapshots: a restored replica has the same contents and sessions (equal state hash),
-// whatever the chunking; a snapshot reflects the moment snapshot() was called even while
+// Proves snapshots: a restored replica has the same contents, expiries and sessions (equal state
+// hash), whatever the chunking; a snapshot reflects the moment snapshot() was called even while
 // applies continue during streaming; and every truncation, every single-bit flip, trailing
 // bytes, a failing source or a snapshot newer than its meta is refused with a typed error that
 // leaves the previous state untouched.
@@ -12,15 +12,18 @@ import { KvStateMachine } from "../../../src/kv/kv-state-machine.js";
 import type { Command } from "../../../src/kv/types.js";
 import { Applier, collect, meta, rechunk, seed } from "./helpers.js";
 
-/** A seeded mix of puts, deletes, transactions and sessions. */
-function workload(a: Applier, prng: Sfc32, commands: number): void {
+/** A seeded mix of puts (some with a TTL), incrs, deletes, transactions and sessions. */
+function workload(a: Applier<KvStateMachine>, prng: Sfc32, commands: number): void {
   const key = () => `key/${prng.nextInt(400)}${prng.nextInt(4) === 0 ? "\u{1F600}" : ""}`;
   for (let i = 0; i < commands; i++) {
     const clientId = `c${prng.nextInt(8)}`;
-    const roll = prng.nextInt(10);
+    const roll = prng.nextInt(12);
     let command: Command;
-    if (roll < 6) command = { kind: "put", key: key(), value: `v${a.index}é` };
-    else if (roll < 8) command = { kind: "delete", key: key() };
+    if (roll < 5) command = { kind: "put", key: key(), value: `v${a.index}é` };
+    else if (roll < 6) {
+      command = { kind: "put", key: key(), value: "ttl", expiresAtMs: 1000 + a.index, nowMs: 0 };
+    } else if (roll < 7) command = { kind: "incr", key: `n${prng.nextInt(9)}`, delta: "-3" };
+    else if (roll < 9) command = { kind: "delete", key: key() };
     else {
       command = { kind: "txn", txn: { compare: [{ target: "absent", key: key() }],
         success: [{ op: "put", key: key(), value: "t" }, { op: "get", key: key() }],
@@ -35,7 +38,7 @@ async function snapshotBytes(sm: KvStateMachine): Promise<Buffer> {
   return Buffer.concat(await collect(sm.snapshot()));
 }
 
-function populated(commands: number, chunkBytes = 4096): Applier {
+function populated(commands: number, chunkBytes = 4096): Applier<KvStateMachine> {
   const a = new Applier(new KvStateMachine({ snapshotChunkBytes: chunkBytes }));
   workload(a, new Sfc32(seed), commands);
   return a;
@@ -69,6 +72,27 @@ describe("snapshot round trip", () => {
       assert.deepEqual(b.put("k", "ignored", { clientId: "c", sequence: 1 }), saved);
       assert.equal(b.sm.get("k")?.value, "v");
       assert.equal(b.put("k", "w").index, 12);
+    });
+
+  test("records keep their expiry: reads, expiredKeys and sweeps agree after a restore",
+    async () => {
+      const a = populated(2000);
+      const expired = a.sm.expiredKeys(2600, 10_000);
+      assert.ok(expired.length > 20, `${expired.length} keys expired at 2600`);
+      const b = new Applier(new KvStateMachine(), a.index);
+      await b.sm.restore(a.sm.snapshot(), meta(a.index));
+      assert.deepEqual(b.sm.expiredKeys(2600, 10_000), expired);
+      assert.deepEqual(b.sm.range("", 10_000, { nowMs: 2600 }),
+        a.sm.range("", 10_000, { nowMs: 2600 }));
+      const first = expired[0];
+      assert.ok(first !== undefined);
+      assert.deepEqual(b.sm.get(first.key), a.sm.get(first.key));
+      assert.ok((b.sm.get(first.key)?.expiresAtMs ?? 0) > 1000);
+      const sweep: Command = { kind: "sweep", keys: expired, nowMs: 2600 };
+      assert.deepEqual(b.run(sweep), { kind: "sweep", index: b.index,
+        deleted: expired.length });
+      assert.deepEqual(b.sm.expiredKeys(2600, 10_000), []);
+      assert.equal(b.sm.size, a.sm.size - expired.length);
     });
 
   test("an empty state round-trips", async () => {
@@ -139,8 +163,8 @@ describe("corrupt snapshots", () => {
         a.index, "trailing byte");
       await expectRejected(target, rechunk(bytes, [4096]), a.index - 1, "meta before snapshot");
       const version = Buffer.from(bytes);
-      version.writeUInt16LE(2, 4);
-      await expectRejected(target, rechunk(version, [4096]), a.index, "version 2");
+      version.writeUInt16LE(1, 4);
+      await expectRejected(target, rechunk(version, [4096]), a.index, "version 1");
     });
 
   test("a source that fails mid-stream propagates its error and changes nothing", async () => {

@@ -22,11 +22,12 @@ function txn(a: Applier, compare: Compare[], success: TxnOp[], failure: TxnOp[] 
 describe("put and delete", () => {
   test("a put returns the previous value and modIndex, and keeps createIndex", () => {
     const a = fresh();
-    assert.deepEqual(a.put("k", "v1"), { kind: "put", index: 1, prevValue: null,
+    assert.deepEqual(a.put("k", "v1"), { kind: "put", index: 1, written: true, prevValue: null,
       prevModIndex: null });
-    assert.deepEqual(a.put("k", "v2"), { kind: "put", index: 2, prevValue: "v1",
+    assert.deepEqual(a.put("k", "v2"), { kind: "put", index: 2, written: true, prevValue: "v1",
       prevModIndex: 1 });
-    assert.deepEqual(a.sm.get("k"), { key: "k", value: "v2", createIndex: 1, modIndex: 2 });
+    assert.deepEqual(a.sm.get("k"), { key: "k", value: "v2", createIndex: 1, modIndex: 2,
+      expiresAtMs: 0 });
   });
 
   test("a delete says whether the key existed; a re-created key gets a new createIndex", () => {
@@ -36,7 +37,8 @@ describe("put and delete", () => {
     assert.deepEqual(a.del("k"), { kind: "delete", index: 3, existed: false });
     assert.equal(a.sm.get("k"), undefined);
     a.put("k", "w");
-    assert.deepEqual(a.sm.get("k"), { key: "k", value: "w", createIndex: 4, modIndex: 4 });
+    assert.deepEqual(a.sm.get("k"), { key: "k", value: "w", createIndex: 4, modIndex: 4,
+      expiresAtMs: 0 });
   });
 
   test("indexes may skip (no-ops and configuration entries are not applied here)", () => {
@@ -44,7 +46,7 @@ describe("put and delete", () => {
     a.index = 10;
     a.put("k", "v");
     a.index = 20;
-    assert.deepEqual(a.put("k", "w"), { kind: "put", index: 21, prevValue: "v",
+    assert.deepEqual(a.put("k", "w"), { kind: "put", index: 21, written: true, prevValue: "v",
       prevModIndex: 11 });
     assert.equal(a.sm.lastAppliedIndex, 21);
   });
@@ -120,7 +122,8 @@ describe("transactions", () => {
     assert.deepEqual(cas("1", "2"), { kind: "txn", index: 2, succeeded: true,
       results: [{ op: "put", prevValue: "1", prevModIndex: 1 }] });
     assert.deepEqual(cas("1", "3"), { kind: "txn", index: 3, succeeded: false, results: [] });
-    assert.deepEqual(a.sm.get("k"), { key: "k", value: "2", createIndex: 1, modIndex: 2 });
+    assert.deepEqual(a.sm.get("k"), { key: "k", value: "2", createIndex: 1, modIndex: 2,
+      expiresAtMs: 0 });
   });
 
   test("operations run in order: a get sees the same transaction's earlier put and delete", () => {
@@ -144,7 +147,8 @@ describe("transactions", () => {
       { op: "delete", existed: false },
       { op: "put", prevValue: null, prevModIndex: null },
     ] });
-    assert.deepEqual(a.sm.get("n"), { key: "n", value: "x", createIndex: 2, modIndex: 2 });
+    assert.deepEqual(a.sm.get("n"), { key: "n", value: "x", createIndex: 2, modIndex: 2,
+      expiresAtMs: 0 });
   });
 
   test("a failed transaction runs the failure branch, including gets", () => {
