@@ -1,0 +1,139 @@
+// The load generator behind `raft-store bench` and `npm run bench -- server`: N concurrent
+// clients, each with one request outstanding, doing 256-byte puts, linearizable gets or a
+// 90/10 mix over a key space, for a fixed time; latency of every operation recorded.
+
+import { HttpClient, keyPath } from "./http-client.js";
+import { RespClient, RespError } from "./resp-client.js";
+
+export type LoadOp = "put" | "get" | "mixed";
+/** raft-store's HTTP or RESP API, or etcd's v3 JSON gateway (for side-by-side benchmarks). */
+export type LoadApi = "http" | "resp" | "etcd";
+
+export interface LoadOptions {
+  readonly api: LoadApi;
+  /** host:port of the API on each member; clients are spread over them round-robin. */
+  readonly endpoints: readonly string[];
+  readonly clients: number;
+  readonly seconds: number;
+  readonly op: LoadOp;
+  readonly valueBytes: number;
+  readonly keys: number;
+  readonly token?: string | null;
+  readonly onProgress?: (done: number, errors: number, elapsedSeconds: number) => void;
+}
+
+export interface LoadResult {
+  readonly ops: number;
+  readonly errors: number;
+  readonly seconds: number;
+  readonly opsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly firstError: string | null;
+}
+
+type Runner = (op: "put" | "get", key: string) => Promise<void>;
+
+async function httpRunner(endpoint: string, value: string, token: string | null): Promise<[Runner, () => void]> {
+  const client = new HttpClient(endpoint, token, 1);
+  const run: Runner = async (op, key) => {
+    const response = op === "put"
+      ? await client.request("PUT", keyPath(key), value)
+      : await client.request("GET", keyPath(key));
+    if (response.status !== 200 && !(op === "get" && response.status === 404)) {
+      throw new Error(`HTTP ${response.status} ${response.body.toString("utf8").slice(0, 120)}`);
+    }
+  };
+  return [run, () => client.close()];
+}
+
+/** etcd 3.4's gRPC gateway: POST /v3/kv/put and /v3/kv/range (linearizable) with base64. */
+async function etcdRunner(endpoint: string, value: string): Promise<[Runner, () => void]> {
+  const client = new HttpClient(endpoint, null, 1);
+  const value64 = Buffer.from(value).toString("base64");
+  const run: Runner = async (op, key) => {
+    const key64 = Buffer.from(key).toString("base64");
+    const response = op === "put"
+      ? await client.request("POST", "/v3/kv/put", `{"key":"${key64}","value":"${value64}"}`)
+      : await client.request("POST", "/v3/kv/range", `{"key":"${key64}"}`);
+    if (response.status !== 200) {
+      throw new Error(`HTTP ${response.status} ${response.body.toString("utf8").slice(0, 120)}`);
+    }
+  };
+  return [run, () => client.close()];
+}
+
+async function respRunner(endpoint: string, value: string, token: string | null): Promise<[Runner, () => void]> {
+  const colon = endpoint.lastIndexOf(":");
+  const client = await RespClient.connect(endpoint.slice(0, colon), Number(endpoint.slice(colon + 1)));
+  if (token !== null) await client.call("AUTH", token);
+  const run: Runner = async (op, key) => {
+    const reply = op === "put" ? await client.call("SET", key, value) : await client.call("GET", key);
+    if (reply instanceof RespError) throw reply;
+  };
+  return [run, () => client.close()];
+}
+
+export class Latencies {
+  private values = new Float64Array(1 << 16);
+  size = 0;
+
+  add(ms: number): void {
+    if (this.size === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.size++] = ms;
+  }
+
+  percentiles(): { p50Ms: number; p99Ms: number; maxMs: number } {
+    if (this.size === 0) return { p50Ms: 0, p99Ms: 0, maxMs: 0 };
+    const sorted = this.values.slice(0, this.size).sort();
+    const at = (q: number): number => sorted[Math.min(this.size - 1, Math.floor(q * this.size))] ?? 0;
+    return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted[this.size - 1] ?? 0 };
+  }
+}
+
+/** Runs the load; resolves when every client has finished its last operation. */
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const value = "v".repeat(o.valueBytes);
+  const make = o.api === "http" ? httpRunner : o.api === "etcd" ? etcdRunner : respRunner;
+  const runners = await Promise.all(
+    Array.from({ length: o.clients }, (_, i) => make(o.endpoints[i % o.endpoints.length] ?? "", value, o.token ?? null)),
+  );
+  const latencies = new Latencies();
+  let errors = 0;
+  let firstError: string | null = null;
+  const started = performance.now();
+  const deadline = started + o.seconds * 1000;
+  const progress = setInterval(() => {
+    o.onProgress?.(latencies.size, errors, (performance.now() - started) / 1000);
+  }, 250);
+  let seed = 0x9e3779b9;
+  const random = (): number => {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  await Promise.all(runners.map(async ([run]) => {
+    while (performance.now() < deadline) {
+      const key = `key-${Math.floor(random() * o.keys)}`;
+      const op = o.op === "mixed" ? (random() < 0.1 ? "put" : "get") : o.op;
+      const t0 = performance.now();
+      try {
+        await run(op, key);
+        latencies.add(performance.now() - t0);
+      } catch (error) {
+        errors++;
+        firstError ??= (error as Error).message;
+        await new Promise((resolve) => setTimeout(resolve, 5)); // no busy loop against a down server
+      }
+    }
+  }));
+  clearInterval(progress);
+  for (const [, close] of runners) close();
+  const seconds = (performance.now() - started) / 1000;
+  o.onProgress?.(latencies.size, errors, seconds);
+  return { ops: latencies.size, errors, seconds, opsPerSec: latencies.size / seconds, ...latencies.percentiles(), firstError };
+}

@@ -1,0 +1,115 @@
+// A minimal RESP2 client for the load generator and the CLI: one connection, commands answered
+// in order (several may be in flight: a pipeline), replies parsed incrementally.
+
+import net from "node:net";
+
+export type RespReply = string | number | null | Buffer | RespReply[] | RespError;
+
+export class RespError extends Error {
+  override readonly name = "RespError";
+}
+
+interface Pending {
+  resolve(reply: RespReply): void;
+  reject(error: Error): void;
+}
+
+export class RespClient {
+  private readonly socket: net.Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly pending: Pending[] = [];
+  private closed: Error | null = null;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", (error) => this.fail(error));
+    socket.on("close", () => this.fail(new Error("connection closed")));
+  }
+
+  static connect(host: string, port: number): Promise<RespClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port }, () => {
+        socket.off("error", reject);
+        resolve(new RespClient(socket));
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  /** Sends a command; resolves with the reply (an error reply resolves as a RespError value). */
+  call(...args: (string | Buffer)[]): Promise<RespReply> {
+    if (this.closed !== null) return Promise.reject(this.closed);
+    const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+    for (const arg of args) {
+      const bytes = typeof arg === "string" ? Buffer.from(arg) : arg;
+      parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from("\r\n"));
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.socket.write(Buffer.concat(parts));
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private fail(error: Error): void {
+    this.closed ??= error;
+    for (const p of this.pending.splice(0)) p.reject(error);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    for (;;) {
+      const parsed = parseReply(this.buffer, 0);
+      if (parsed === null) return;
+      this.buffer = this.buffer.subarray(parsed.end);
+      const next = this.pending.shift();
+      if (next === undefined) {
+        this.fail(new Error("reply without a request"));
+        this.socket.destroy();
+        return;
+      }
+      next.resolve(parsed.reply);
+    }
+  }
+}
+
+/** One reply starting at `at`, or null when the buffer does not hold all of it yet. */
+function parseReply(buf: Buffer, at: number): { reply: RespReply; end: number } | null {
+  const eol = buf.indexOf("\r\n", at);
+  if (eol < 0) return null;
+  const line = buf.toString("utf8", at + 1, eol);
+  switch (buf[at]) {
+    case 0x2b: // +
+      return { reply: line, end: eol + 2 };
+    case 0x2d: // -
+      return { reply: new RespError(line), end: eol + 2 };
+    case 0x3a: // :
+      return { reply: Number(line), end: eol + 2 };
+    case 0x24: { // $
+      const length = Number(line);
+      if (length < 0) return { reply: null, end: eol + 2 };
+      if (buf.length < eol + 2 + length + 2) return null;
+      return { reply: buf.subarray(eol + 2, eol + 2 + length), end: eol + 2 + length + 2 };
+    }
+    case 0x2a: { // *
+      const count = Number(line);
+      if (count < 0) return { reply: null, end: eol + 2 };
+      const items: RespReply[] = [];
+      let end = eol + 2;
+      for (let i = 0; i < count; i++) {
+        const item = parseReply(buf, end);
+        if (item === null) return null;
+        items.push(item.reply);
+        end = item.end;
+      }
+      return { reply: items, end };
+    }
+    default:
+      throw new RespError(`unexpected reply type byte ${buf[at]}`);
+  }
+}

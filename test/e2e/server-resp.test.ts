@@ -1,0 +1,167 @@
+// raft-store's Redis protocol end to end: ioredis (and redis-cli where installed) against a
+// real 3-process cluster, every command of the server issue through a follower, pipelining,
+// and garbage or truncated input answered with -ERR while the server keeps serving.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import net from "node:net";
+import { after, before, test } from "node:test";
+import { Redis } from "ioredis";
+import { ProcessCluster } from "../support/process-cluster.js";
+
+const cluster = new ProcessCluster({ size: 3, tickMs: 50 });
+const redis: Redis[] = [];
+
+function connect(id: number): Redis {
+  const [host, port] = cluster.resp(id).split(":");
+  const client = new Redis(Number(port), host ?? "127.0.0.1", { maxRetriesPerRequest: 2 });
+  redis.push(client);
+  return client;
+}
+
+let follower: Redis;
+let other: Redis;
+
+before(async () => {
+  await cluster.start();
+  const leader = await cluster.waitLeader();
+  const ids = [1, 2, 3].filter((id) => id !== leader);
+  follower = connect(ids[0] ?? 1);
+  other = connect(ids[1] ?? 2);
+});
+
+after(async () => {
+  for (const client of redis) client.disconnect();
+  await cluster.stop();
+});
+
+test("SET, GET, DEL, EXISTS and MGET/MSET through a follower", async () => {
+  assert.equal(await follower.set("a", "1"), "OK");
+  assert.equal(await other.get("a"), "1");
+  assert.equal(await follower.mset("b", "2", "c", "3"), "OK");
+  assert.deepEqual(await other.mget("a", "b", "c", "missing"), ["1", "2", "3", null]);
+  assert.equal(await other.exists("a", "b", "missing"), 2);
+  assert.equal(await follower.del("a", "b", "missing"), 2);
+  assert.equal(await other.get("a"), null);
+});
+
+test("SET options NX, XX, GET, EX and PX, GETDEL", async () => {
+  assert.equal(await follower.set("nx", "1", "NX"), "OK");
+  assert.equal(await follower.set("nx", "2", "NX"), null);
+  assert.equal(await follower.set("xx-missing", "1", "XX"), null);
+  assert.equal(await follower.set("nx", "3", "XX", "GET"), "1");
+  assert.equal(await other.get("nx"), "3");
+  assert.equal(await follower.set("ex", "v", "EX", 100), "OK");
+  const ttl = await other.ttl("ex");
+  assert.ok(ttl > 90 && ttl <= 100, `ttl ${ttl}`);
+  assert.equal(await follower.set("px", "v", "PX", 200), "OK");
+  assert.ok((await other.pttl("px")) <= 200);
+  assert.equal(await follower.getdel("nx"), "3");
+  assert.equal(await other.get("nx"), null);
+});
+
+test("INCR, DECR, INCRBY and the error on a non-integer", async () => {
+  assert.equal(await follower.incr("counter"), 1);
+  assert.equal(await other.incrby("counter", 41), 42);
+  assert.equal(await follower.decr("counter"), 41);
+  await follower.set("text", "abc");
+  await assert.rejects(follower.incr("text"), /not an integer/);
+  await assert.rejects(follower.incrby("counter", "x" as unknown as number), /not an integer/);
+});
+
+test("EXPIRE, TTL, PERSIST, and a key that expires everywhere", async () => {
+  await follower.set("e", "1");
+  assert.equal(await follower.ttl("e"), -1);
+  assert.equal(await follower.ttl("no-such-key"), -2);
+  assert.equal(await follower.expire("e", 100), 1);
+  assert.ok((await other.ttl("e")) > 0);
+  assert.equal(await other.persist("e"), 1);
+  assert.equal(await follower.ttl("e"), -1);
+  await follower.set("short", "1", "PX", 150);
+  const end = Date.now() + 5000;
+  while ((await other.get("short")) !== null) {
+    assert.ok(Date.now() < end, "the key did not expire");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});
+
+test("SCAN with MATCH and COUNT visits every key once, KEYS filters by pattern", async () => {
+  const keys = Array.from({ length: 45 }, (_, i) => `scan:${String(i).padStart(2, "0")}`);
+  await follower.mset(...keys.flatMap((k) => [k, "x"]));
+  const seen: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const stream = other.scanStream({ match: "scan:*", count: 7 });
+    stream.on("data", (batch: string[]) => seen.push(...batch));
+    stream.on("end", () => resolve());
+    stream.on("error", reject);
+  });
+  assert.deepEqual([...seen].sort(), keys);
+  assert.deepEqual((await follower.keys("scan:1?")).sort(), keys.filter((k) => /^scan:1\d$/.test(k)));
+});
+
+test("pipelined commands are answered in order", async () => {
+  const pipeline = follower.pipeline();
+  for (let i = 0; i < 100; i++) pipeline.set(`p${i}`, String(i));
+  for (let i = 0; i < 100; i++) pipeline.get(`p${i}`);
+  const results = await pipeline.exec();
+  assert.ok(results !== null);
+  results.slice(100).forEach(([error, value], i) => {
+    assert.equal(error, null);
+    assert.equal(value, String(i));
+  });
+});
+
+test("PING, ECHO, SELECT 0, CLIENT SETNAME, INFO with a raft section, RAFT.INFO, DBSIZE", async () => {
+  assert.equal(await follower.ping(), "PONG");
+  assert.equal(await follower.echo("hi"), "hi");
+  assert.equal(await follower.select(0), "OK");
+  await assert.rejects(follower.select(1), /out of range|ERR/);
+  assert.equal(await follower.client("SETNAME", "tester"), "OK");
+  const info = await follower.info();
+  assert.match(info, /# Raft/i);
+  assert.match(info, /leader/);
+  const raft = await follower.call("RAFT.INFO");
+  assert.ok(raft !== null);
+  assert.ok((await other.dbsize()) > 0);
+});
+
+test("HELLO 3 switches to RESP3", async () => {
+  const reply = await follower.call("HELLO", "3");
+  assert.ok(reply !== null);
+  await follower.call("HELLO", "2");
+});
+
+test("unknown commands, wrong arity, garbage and truncated input get -ERR; the server keeps serving", async () => {
+  await assert.rejects(follower.call("NOSUCHCOMMAND", "x"), /unknown command/);
+  await assert.rejects(follower.call("GET"), /wrong number of arguments/);
+  const port = Number(cluster.resp(2).split(":")[1]);
+  for (const garbage of ["*2\r\n$3\r\nGET\r\n$-5\r\n", "*abc\r\n", "$3\r\nfoo\r\n", "*1\r\n$3\r\nGE"]) {
+    const reply = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => {
+        socket.write(garbage);
+        setTimeout(() => socket.end(), 200);
+      });
+      let text = "";
+      socket.on("data", (d) => { text += d.toString(); });
+      socket.on("close", () => resolve(text));
+      socket.on("error", () => resolve(text));
+    });
+    if (!garbage.endsWith("GE")) assert.match(reply, /^-ERR/, JSON.stringify(garbage));
+  }
+  assert.equal(await other.ping(), "PONG");
+  assert.equal(await follower.set("after-garbage", "ok"), "OK");
+});
+
+test("redis-cli works where it is installed", (t) => {
+  let version: string;
+  try {
+    version = execFileSync("redis-cli", ["--version"]).toString();
+  } catch {
+    t.skip("redis-cli is not installed");
+    return;
+  }
+  assert.match(version, /redis-cli/);
+  const port = cluster.resp(1).split(":")[1] ?? "";
+  assert.equal(execFileSync("redis-cli", ["-p", port, "SET", "cli", "1"]).toString().trim(), "OK");
+  assert.equal(execFileSync("redis-cli", ["-p", port, "GET", "cli"]).toString().trim(), "1");
+});
