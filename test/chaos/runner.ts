@@ -1,0 +1,154 @@
+// A chaos run: a real cluster behind the fault proxy, the workload's clients and the nemesis
+// for T seconds; then everything healed, a leader awaited and final reads made; then the
+// processes stopped, the history checked and the history, nemesis events and report written.
+
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ChaosCluster } from "./chaos-cluster.js";
+import { pairOperations } from "./history.js";
+import { Nemesis, type NemesisEvent } from "./nemesis.js";
+import { type NemesisKind, planNemesis } from "./nemesis-plan.js";
+import type { TearMode } from "./torn-write.js";
+import { type Artifacts, type Verdict, countOps, judge, writeArtifacts } from "./verdict.js";
+import { Workload, type WorkloadKind } from "./workload.js";
+
+export type PlantedBug = "stale-reads";
+
+export interface ChaosOptions {
+  readonly nodes: number;
+  readonly seconds: number;
+  readonly nemesis: readonly NemesisKind[];
+  readonly seed: number;
+  /** Where to write the results (default a new directory under the OS temp dir). */
+  readonly out: string | null;
+  readonly workload: WorkloadKind;
+  readonly plantedBug: PlantedBug | null;
+  readonly clients: number;
+  readonly tornMode: TearMode;
+  /** Keep the members' data directories even when the run passes. */
+  readonly keepData: boolean;
+  /** Wall-clock limit of the linearizability search (default 60 s). */
+  readonly checkTimeLimitMs?: number;
+}
+
+export const defaultChaosOptions: ChaosOptions = {
+  nodes: 3, seconds: 30, nemesis: ["kill", "pause", "partition"], seed: 1, out: null,
+  workload: "register", plantedBug: null, clients: 10, tornMode: "append", keepData: false,
+};
+
+/** The last line a run prints (CONTRACTS.md "Chaos"). */
+export interface ChaosSummary {
+  readonly ops: number;
+  readonly ok: number;
+  readonly fail: number;
+  readonly info: number;
+  readonly linearizable: boolean;
+  readonly lost: number;
+  readonly nemesisEvents: number;
+  readonly history: string;
+  readonly report: string;
+}
+
+export interface ChaosResult {
+  readonly summary: ChaosSummary;
+  readonly verdict: Verdict;
+  readonly artifacts: Artifacts;
+  readonly nemesisEvents: readonly NemesisEvent[];
+}
+
+export type Log = (line: string) => void;
+
+export async function outputDir(out: string | null): Promise<string> {
+  if (out === null) return mkdtemp(join(tmpdir(), "raft-store-chaos-"));
+  await mkdir(out, { recursive: true });
+  return out;
+}
+
+export function plantedFlags(bug: PlantedBug | null): string[] {
+  return bug === "stale-reads" ? ["--unsafe-local-reads"] : [];
+}
+
+export function monotonicClock(): () => number {
+  const start = process.hrtime.bigint();
+  return () => Number(process.hrtime.bigint() - start);
+}
+
+/** Runs one chaos test; never leaves a process behind. */
+export async function runChaos(o: ChaosOptions, log: Log): Promise<ChaosResult> {
+  const dir = await outputDir(o.out);
+  const dataRoot = join(dir, "data");
+  log(`chaos: ${o.nodes} nodes, ${o.seconds} s, nemesis ${o.nemesis.join(",") || "none"}, ` +
+    `seed ${o.seed}, ${o.workload} workload, ${o.clients} clients` +
+    `${o.plantedBug === null ? "" : `, planted bug ${o.plantedBug}`}; results in ${dir}`);
+  const env = await ChaosCluster.start({
+    nodes: o.nodes, seed: o.seed, root: dataRoot, flags: plantedFlags(o.plantedBug),
+  });
+  let played: { workload: Workload; nemesis: Nemesis };
+  try {
+    const leader = await env.cluster.waitLeader(30_000);
+    log(`chaos: cluster up, leader ${leader}`);
+    played = await play(env, o, log);
+  } finally {
+    await env.stop();
+  }
+  const events = played.workload.history.events;
+  const ops = pairOperations(events);
+  const started = Date.now();
+  const verdict = judge(ops, o.workload, { timeLimitMs: o.checkTimeLimitMs ?? 60_000 });
+  log(`chaos: checked in ${Date.now() - started} ms: linearizable ${verdict.checker}` +
+    `${verdict.explanation === "" ? "" : `\n${verdict.explanation}`}`);
+  const title = `raft-store chaos: ${o.nodes} nodes, ${o.nemesis.join(",") || "no faults"}, ` +
+    `seed ${o.seed}${o.plantedBug === null ? "" : `, planted ${o.plantedBug}`}`;
+  const artifacts = await writeArtifacts(dir, events, played.nemesis.events, verdict, title);
+  const passed = verdict.linearizable && verdict.lost === 0;
+  if (passed && !o.keepData) await rm(dataRoot, { recursive: true, force: true });
+  else log(`chaos: member data and server logs kept in ${dataRoot}`);
+  const summary: ChaosSummary = {
+    ...countOps(ops),
+    linearizable: verdict.linearizable,
+    lost: verdict.lost,
+    nemesisEvents: played.nemesis.events.length,
+    history: artifacts.history,
+    report: artifacts.report,
+  };
+  return { summary, verdict, artifacts, nemesisEvents: played.nemesis.events };
+}
+
+/** Load and faults for o.seconds, then heal, await a leader, and read everything once more. */
+async function play(
+  env: ChaosCluster,
+  o: ChaosOptions,
+  log: Log,
+): Promise<{ workload: Workload; nemesis: Nemesis }> {
+  const now = monotonicClock();
+  const workload = new Workload({
+    kind: o.workload, clients: o.clients, seed: o.seed, endpoints: () => env.endpoints(), now,
+  });
+  const plan = planNemesis({ seed: o.seed, kinds: o.nemesis, seconds: o.seconds, nodes: o.nodes });
+  const nemesis = new Nemesis({
+    cluster: env.cluster, proxy: env.proxy, ids: env.ids, tornMode: o.tornMode, now, log,
+  }, plan);
+  const progress = setInterval(() => {
+    const c = workload.history.counts;
+    log(`chaos: ${(now() / 1e9).toFixed(0)} s: ${c.invoke} ops, ${c.ok} ok, ${c.fail} fail, ` +
+      `${c.info} info; ${nemesis.events.length} faults done`);
+  }, 5_000);
+  try {
+    const deadline = o.seconds * 1e9;
+    await Promise.all([workload.run(() => now() >= deadline), nemesis.run()]);
+    log("chaos: load over; healing");
+    await nemesis.heal();
+    try {
+      log(`chaos: healed, leader ${await env.cluster.waitLeader(30_000)}; final reads`);
+    } catch (error) {
+      log(`chaos: no leader after healing (${(error as Error).message}); reading anyway`);
+    }
+    await workload.finalReads();
+  } finally {
+    clearInterval(progress);
+    nemesis.stop();
+    workload.close();
+  }
+  return { workload, nemesis };
+}

@@ -1,0 +1,90 @@
+// Proves the torn-write nemesis on a real WAL written through openStorage: "append" adds half a
+// record that recovery cuts off without losing an entry; "cut" halves the last record, which
+// recovery cuts off with that record's entries; both are reported in `repairs`. A WAL with no
+// record is left alone.
+
+import assert from "node:assert/strict";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { type Entry, EntryType } from "../../src/core/types.js";
+import { openStorage } from "../../src/storage/open-storage.js";
+import { newestSegment, tearWal } from "./torn-write.js";
+
+const dirs: string[] = [];
+
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+function entries(from: number, count: number, term: number): Entry[] {
+  return Array.from({ length: count }, (_, k) => ({
+    term,
+    index: from + k,
+    type: EntryType.Normal,
+    data: new TextEncoder().encode(`value-${from + k}-${"x".repeat(40)}`),
+  }));
+}
+
+/** A WAL store with three appends (three records): entries 1..4, 5..7, 8..12. */
+async function writtenWal(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "raft-store-torn-"));
+  dirs.push(dir);
+  const storage = await openStorage({ kind: "wal", dir });
+  await storage.log.append(entries(1, 4, 1), { sync: true });
+  await storage.log.append(entries(5, 3, 1), { sync: true });
+  await storage.log.append(entries(8, 5, 2), { sync: true });
+  assert.equal(storage.log.lastIndex(), 12);
+  await storage.close();
+  return dir;
+}
+
+test("append mode adds half a record that recovery cuts off, losing no entry", async () => {
+  const dir = await writtenWal();
+  const torn = await tearWal(join(dir, "log"), "append");
+  assert.ok(torn !== null);
+  assert.ok(torn.sizeAfter > torn.sizeBefore, JSON.stringify(torn));
+  assert.equal((await stat(torn.segment)).size, torn.sizeAfter);
+  const reopened = await openStorage({ kind: "wal", dir });
+  try {
+    assert.equal(reopened.log.lastIndex(), 12);
+    assert.equal(reopened.repairs.length, 1, reopened.repairs.join("; "));
+    assert.match(reopened.repairs[0] ?? "", /torn tail/);
+    const last = await reopened.log.entries(12, 13, 1 << 20);
+    assert.equal(last[0]?.term, 2);
+  } finally {
+    await reopened.close();
+  }
+  assert.equal((await stat(torn.segment)).size, torn.sizeBefore);
+});
+
+test("cut mode halves the last record; recovery drops that record's entries", async () => {
+  const dir = await writtenWal();
+  const torn = await tearWal(join(dir, "log"), "cut");
+  assert.ok(torn !== null);
+  assert.ok(torn.sizeAfter < torn.sizeBefore);
+  assert.ok(torn.sizeAfter > torn.recordOffset, "the cut is inside the last record");
+  const reopened = await openStorage({ kind: "wal", dir });
+  try {
+    assert.equal(reopened.log.lastIndex(), 7);
+    assert.equal(reopened.repairs.length, 1, reopened.repairs.join("; "));
+    assert.match(reopened.repairs[0] ?? "", new RegExp(`at offset ${torn.recordOffset}`));
+  } finally {
+    await reopened.close();
+  }
+});
+
+test("a WAL without records, or without segments, is left alone", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "raft-store-torn-"));
+  dirs.push(dir);
+  assert.equal(await tearWal(join(dir, "log"), "cut"), null);
+  const storage = await openStorage({ kind: "wal", dir });
+  await storage.close();
+  const segment = await newestSegment(join(dir, "log"));
+  if (segment !== null) {
+    const size = (await stat(segment)).size;
+    assert.equal(await tearWal(join(dir, "log"), "append"), null);
+    assert.equal((await stat(segment)).size, size);
+  }
+});
