@@ -9,6 +9,8 @@ const suites: Record<string, () => Promise<Suite>> = {
   storage: () => import("./storage.js"),
   cluster: () => import("./cluster.js"),
   snapshot: () => import("./snapshot.js"),
+  server: () => import("./server.js"),
+  "compare-etcd": () => import("./compare-etcd.js"),
 };
 
 async function main(): Promise<void> {

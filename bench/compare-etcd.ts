@@ -1,0 +1,123 @@
+// `npm run bench -- compare-etcd [--rounds 3] [--seconds 10] [--clients 1,16,64,256]
+//   [--cases put,get,mixed] [--target leader|all] [--out DIR]`:
+// etcd 3.4 and raft-store side by side on this machine, one after the other (never at the
+// same time), each a fresh 3-member cluster on loopback with fsync on, driven by the same
+// client code (HTTP/JSON with keep-alive: etcd's /v3/kv/put and /v3/kv/range gateway, our
+// /v1/kv routes; raft-store's RESP API as an extra row). Per case: 256-byte puts, linearizable
+// gets, or 90% gets / 10% puts, for `seconds`, the systems alternating which goes first.
+// Prints one JSON line per case and system (raft-store lines carry the ratio to etcd in the
+// same round), then a markdown table of the median ratios, and writes it with an SVG chart.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { type LoadApi, type LoadOp, type LoadResult, runLoad } from "../src/cli/load.js";
+import { ProcessCluster } from "../test/support/process-cluster.js";
+import { renderChart, renderTable, type Row } from "./compare-report.js";
+import { EtcdCluster, ensureEtcd } from "./etcd-cluster.js";
+import { parseOptions, printLine, round } from "./report.js";
+
+type System = "etcd" | "raft-store-http" | "raft-store-resp";
+
+interface Setup {
+  readonly seconds: number;
+  readonly target: string;
+  readonly etcd: string;
+  readonly root: string;
+}
+
+async function measureEtcd(s: Setup, op: LoadOp, clients: number): Promise<LoadResult> {
+  const dir = await mkdtemp(join(s.root, "etcd-"));
+  const cluster = new EtcdCluster(s.etcd, dir);
+  await cluster.start();
+  try {
+    const leader = await cluster.leader();
+    const endpoints = s.target === "all" ? [0, 1, 2].map((i) => cluster.endpoint(i)) : [cluster.endpoint(leader)];
+    return await runLoad({ api: "etcd", endpoints, clients, seconds: s.seconds, op, valueBytes: 256, keys: 10_000 });
+  } finally {
+    await cluster.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureRaftStore(s: Setup, op: LoadOp, clients: number): Promise<Map<System, LoadResult>> {
+  const cluster = new ProcessCluster({
+    size: 3, tickMs: 100, root: await mkdtemp(join(s.root, "raft-store-")),
+    flags: ["--log-level", "warn"],
+  });
+  await cluster.start();
+  const out = new Map<System, LoadResult>();
+  try {
+    for (const api of ["http", "resp"] as LoadApi[]) {
+      const leader = await cluster.waitLeader();
+      const ids = s.target === "all" ? [1, 2, 3] : [leader];
+      const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
+      out.set(`raft-store-${api}` as System,
+        await runLoad({ api, endpoints, clients, seconds: s.seconds, op, valueBytes: 256, keys: 10_000 }));
+    }
+  } finally {
+    await cluster.stop();
+    await rm(cluster.root, { recursive: true, force: true });
+  }
+  return out;
+}
+
+function line(op: LoadOp, clients: number, system: System, r: LoadResult, etcd: LoadResult | null, round_: number): void {
+  printLine({
+    suite: "compare-etcd", case: op, system: system === "etcd" ? "etcd" : "raft-store",
+    backend: system === "etcd" ? "bbolt" : "wal", batch: null, clients,
+    opsPerSec: round(r.opsPerSec, 1), mbPerSec: null,
+    p50Ms: round(r.p50Ms), p99Ms: round(r.p99Ms), maxMs: round(r.maxMs), errors: r.errors,
+    seconds: round(r.seconds, 2),
+    ratio: etcd === null ? null : round(r.opsPerSec / etcd.opsPerSec, 2),
+    ratioTo: etcd === null ? null : "etcd",
+    api: system === "raft-store-resp" ? "resp" : "http", round: round_,
+  });
+}
+
+export async function run(args: readonly string[]): Promise<void> {
+  const o = parseOptions(args, ["rounds", "seconds", "clients", "cases", "target", "out"]);
+  const rounds = Number(o.get("rounds") ?? 3);
+  const clientsList = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
+  const cases = (o.get("cases") ?? "put,get,mixed").split(",") as LoadOp[];
+  const log = (text: string): void => { process.stderr.write(`${text}\n`); };
+  const root = await mkdtemp(join(tmpdir(), "raft-store-compare-"));
+  const setup: Setup = {
+    seconds: Number(o.get("seconds") ?? 10), target: o.get("target") ?? "leader",
+    etcd: ensureEtcd(log), root,
+  };
+  const rows: Row[] = [];
+  let order = 0;
+  try {
+    for (let r = 1; r <= rounds; r++) {
+      for (const op of cases) {
+        for (const clients of clientsList) {
+          log(`round ${r}: ${op} with ${clients} clients`);
+          const etcdFirst = order++ % 2 === 0;
+          let etcd: LoadResult | null = null;
+          let ours: Map<System, LoadResult> | null = null;
+          if (etcdFirst) etcd = await measureEtcd(setup, op, clients);
+          ours = await measureRaftStore(setup, op, clients);
+          if (!etcdFirst) etcd = await measureEtcd(setup, op, clients);
+          if (etcd === null) throw new Error("unreachable: etcd not measured");
+          line(op, clients, "etcd", etcd, null, r);
+          rows.push({ round: r, op, clients, system: "etcd", result: etcd });
+          for (const [system, result] of ours) {
+            line(op, clients, system, result, etcd, r);
+            rows.push({ round: r, op, clients, system, result });
+          }
+        }
+      }
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  const outDir = resolve(o.get("out") ?? join("bench-results", `compare-etcd-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+  mkdirSync(outDir, { recursive: true });
+  const table = renderTable(rows);
+  writeFileSync(join(outDir, "table.md"), `${table}\n`);
+  writeFileSync(join(outDir, "chart.svg"), renderChart(rows));
+  writeFileSync(join(outDir, "results.json"), `${JSON.stringify(rows.map((x) => ({ ...x })), null, 1)}\n`);
+  process.stdout.write(`\n${table}\n\nwritten: ${join(outDir, "table.md")}, ${join(outDir, "chart.svg")}\n`);
+}
