@@ -111,13 +111,29 @@ async function dispatch(command: string, ctx: Context): Promise<void> {
       return print(ctx, body, () => `snapshot at index ${body.index} (term ${body.term})`);
     }
     case "status": {
-      const view = await client.json<ClusterView>("GET", "/v1/cluster");
+      const view = await leaderView(ctx);
       return print(ctx, view, () => statusTable(view));
     }
     case "bench":
       return bench(ctx);
     default:
       throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/** The cluster as the leader sees it (with each member's lag), else as the member asked does. */
+async function leaderView(ctx: Context): Promise<ClusterView> {
+  const view = await ctx.client.json<ClusterView>("GET", "/v1/cluster");
+  const leader = view.members.find((m) => m.id === view.leader);
+  if (view.leader === null || view.leader === view.self || leader?.http == null) return view;
+  const token = typeof ctx.flags.token === "string" ? ctx.flags.token : (process.env.RAFT_STORE_TOKEN ?? null);
+  const other = new HttpClient(leader.http, token);
+  try {
+    return await other.json<ClusterView>("GET", "/v1/cluster");
+  } catch {
+    return view; // the leader's endpoint is unreachable from here: show what we have
+  } finally {
+    other.close();
   }
 }
 

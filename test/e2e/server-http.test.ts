@@ -5,7 +5,10 @@
 // mid-load with every acknowledged write surviving.
 
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import net from "node:net";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { HttpClient, keyPath } from "../../src/cli/http-client.js";
 import type { ClusterView } from "../../src/server/api.js";
@@ -248,6 +251,31 @@ describe("operations", () => {
     const removed = await client(2).json<ClusterView>("DELETE", "/v1/cluster/members/4");
     assert.deepEqual(removed.members.map((m) => m.id), ["1", "2", "3"]);
     await cluster.kill(4, "SIGTERM");
+  });
+});
+
+describe("the raft-store command", () => {
+  const main = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+  const run = async (...args: string[]): Promise<string> =>
+    (await promisify(execFile)(process.execPath, [main, ...args])).stdout.trim();
+
+  test("put, get, del, scan, txn and status work against a follower", async () => {
+    const { follower } = await leaderAndFollower();
+    const endpoint = ["--endpoint", cluster.http(follower)];
+    assert.equal(await run("put", "cli/a", "1", ...endpoint), "OK");
+    assert.equal(await run("get", "cli/a", ...endpoint), "1");
+    assert.match(await run("scan", "--prefix", "cli/", ...endpoint), /^cli\/a\t1$/m);
+    const txn = JSON.parse(await run("txn", JSON.stringify({
+      compare: [{ key: "cli/a", value: "1" }], success: [{ op: "put", key: "cli/a", value: "2" }] }),
+      "--json", ...endpoint)) as { succeeded: boolean };
+    assert.equal(txn.succeeded, true);
+    assert.equal(await run("del", "cli/a", ...endpoint), "deleted");
+    const status = await run("status", ...endpoint);
+    assert.match(status, /^leader \d+ +term \d+/);
+    assert.match(status, /LAG/);
+    assert.equal(status.split("\n").filter((l) => /^\d+ +voter/.test(l)).length, 3);
+    assert.ok(!/ - +- *$/m.test(status.split("\n").slice(2).join("\n")), `lag shown for every member:\n${status}`);
+    await assert.rejects(run("get", "cli/missing", ...endpoint), /404 NOT_FOUND/);
   });
 });
 
