@@ -112,31 +112,51 @@ export class LmdbKvStateMachine implements KvStore {
   }
 
   apply(entry: AppliedEntry): KvResult {
+    const [result] = this.applyBatch([entry]);
+    assert(result !== undefined, "applyBatch returned no result");
+    return result;
+  }
+
+  /**
+   * Applies consecutive entries in ONE write transaction (StateMachine.applyBatch): records,
+   * sessions and the applied index of the last entry commit together, so a batch costs one
+   * LMDB commit instead of one per entry.
+   */
+  applyBatch(entries: readonly AppliedEntry[]): KvResult[] {
     this.checkOpen();
-    assert(entry.index > this.lastIndex, () => `apply ${entry.index} after ${this.lastIndex}`);
-    const command = decodeEntry(entry);
+    let previous = this.lastIndex;
+    const commands = entries.map((entry) => {
+      // Gaps are normal: the node keeps no-ops and configuration entries to itself.
+      assert(entry.index > previous, () => `apply ${entry.index} after ${previous}`);
+      previous = entry.index;
+      return decodeEntry(entry);
+    });
+    const last = entries[entries.length - 1];
+    if (last === undefined) return [];
     const slot = this.live;
     const countBefore = slot.count;
     // A throw aborts the transaction but may have changed the in-memory count or sessions:
     // the instance then refuses further use (the node stops; reopening reloads a consistent
     // state from LMDB).
     this.failed = true;
-    const result = this.dbs.root.transactionSync((): KvResult => {
-      let answer: KvResult;
-      if (command.kind === "rejected") answer = command;
-      else {
+    const results = this.dbs.root.transactionSync((): KvResult[] => {
+      const answers = entries.map((entry, i): KvResult => {
+        const command = commands[i];
+        assert(command !== undefined, "a decoded command per entry");
+        if (command.kind === "rejected") return command;
         const session = command.session;
         const saved = session === undefined ? undefined : this.sessions.check(session, entry.index);
-        answer = saved ?? execute(slot, command, entry.index);
+        const answer = saved ?? execute(slot, command, entry.index);
         if (session !== undefined && saved === undefined) this.sessions.record(session, answer);
-      }
-      put(this.dbs.meta, metaKeys.applied, u64Bytes(entry.index));
+        return answer;
+      });
+      put(this.dbs.meta, metaKeys.applied, u64Bytes(last.index));
       if (slot.count !== countBefore) put(this.dbs.meta, metaKeys.count, u64Bytes(slot.count));
-      return answer;
+      return answers;
     });
     this.failed = false;
-    this.lastIndex = entry.index;
-    return result;
+    this.lastIndex = last.index;
+    return results;
   }
 
   get(key: string, nowMs?: number): KvRecord | undefined {

@@ -402,7 +402,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (ready.persistedMessages.length > 0) this.sendMessages(ready.persistedMessages);
     for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index);
     for (const requestId of ready.readsAborted) this.reads.abort(requestId, this.notLeader(raft));
-    for (const entry of ready.committed) await this.apply(entry);
+    await this.applyAll(ready.committed);
     raft.advance(ready);
     this.reads.release(this.appliedIndex);
     this.reportSoftState(ready.softState);
@@ -414,10 +414,43 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     }
   }
 
+  /** Applies committed entries in order; runs of commands go to applyBatch when it exists. */
+  private async applyAll(entries: readonly Entry[]): Promise<void> {
+    const batch = this.o.stateMachine.applyBatch?.bind(this.o.stateMachine);
+    if (batch === undefined) {
+      for (const entry of entries) await this.apply(entry);
+      return;
+    }
+    let run: Entry[] = [];
+    const flush = async (): Promise<void> => {
+      if (run.length === 0) return;
+      const commands = run;
+      run = [];
+      const results = await batch(commands.map((e) => ({ index: e.index, term: e.term, data: e.data })));
+      assert(results.length === commands.length, `applyBatch returned ${results.length} results for ${commands.length}`);
+      commands.forEach((entry, i) => this.applied(entry, results[i] as Result));
+    };
+    for (const entry of entries) {
+      if (isCommand(entry)) {
+        run.push(entry);
+        continue;
+      }
+      await flush();
+      await this.apply(entry);
+    }
+    await flush();
+  }
+
+  private applied(entry: Entry, result: Result): void {
+    assert(entry.index === this.appliedIndex + 1, `apply ${entry.index} after ${this.appliedIndex}`);
+    this.appliedIndex = entry.index;
+    this.proposals.applied(entry.index, entry.term, result);
+    this.emit("applied", entry.index);
+  }
+
   private async apply(entry: Entry): Promise<void> {
     assert(entry.index === this.appliedIndex + 1, `apply ${entry.index} after ${this.appliedIndex}`);
-    const command = entry.type === EntryType.Normal && entry.data.byteLength > 0;
-    if (command) {
+    if (isCommand(entry)) {
       const result = await this.o.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
       this.appliedIndex = entry.index;
       this.proposals.applied(entry.index, entry.term, result);
@@ -481,6 +514,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       this.emit("leader-change", soft.leaderId, soft.term);
     }
   }
+}
+
+/** An entry the state machine sees: a normal entry with data (not a no-op or a conf change). */
+function isCommand(entry: Entry): boolean {
+  return entry.type === EntryType.Normal && entry.data.byteLength > 0;
 }
 
 export function createRaftNode<Result>(options: RaftNodeOptions<Result>): RaftNode<Result> {

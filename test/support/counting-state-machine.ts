@@ -36,3 +36,14 @@ export class CountingStateMachine implements StateMachine<number> {
     this.lastIndex = meta.index;
   }
 }
+
+/** The same state machine, taking runs of committed commands through applyBatch. */
+export class BatchingStateMachine extends CountingStateMachine {
+  /** The size of every batch applied. */
+  readonly batches: number[] = [];
+
+  applyBatch(entries: readonly AppliedEntry[]): number[] {
+    this.batches.push(entries.length);
+    return entries.map((entry) => this.apply(entry));
+  }
+}

@@ -25,7 +25,11 @@ export class MemoryCluster {
   readonly members: Map<number, string>;
   readonly handles = new Map<number, MemberHandle>();
 
-  constructor(readonly size: number, private readonly extra: Extra = {}) {
+  constructor(
+    readonly size: number,
+    private readonly extra: Extra = {},
+    private readonly newMachine: () => CountingStateMachine = () => new CountingStateMachine(),
+  ) {
     this.members = new Map(Array.from({ length: size }, (_, i) => [i + 1, `memory:${i + 1}`]));
   }
 
@@ -48,7 +52,7 @@ export class MemoryCluster {
     for (const id of this.members.keys()) {
       const disk = new MemoryDisk();
       const storage = new MemoryStorage({ disk });
-      const machine = new CountingStateMachine();
+      const machine = this.newMachine();
       const handle = { id, disk, storage, machine, node: this.makeNode(id, storage, machine) };
       this.handles.set(id, handle);
       await handle.node.start();

@@ -48,7 +48,7 @@ function reads(sm: LmdbKvStateMachine | KvStateMachine, nowMs: number): unknown 
 }
 
 describe("LMDB and memory state machines are equivalent", () => {
-  test(`the same seeded entries give the same results, reads and state (seed ${seed})`,
+  test(`the same seeded entries give the same results, reads and state, one by one or in batches (seed ${seed})`,
     async () => {
       const dir = storeDir();
       const memory = new KvStateMachine({ sessionsMax: 8 });
@@ -56,10 +56,16 @@ describe("LMDB and memory state machines are equivalent", () => {
       const workload = new Workload(seed);
       let index = 0;
       for (let batch = 0; batch < 12; batch++) {
+        const entries = [];
         for (let i = 0; i < 150; i++) {
           index += 1 + (i % 7 === 0 ? 1 : 0); // indexes may skip (no-op entries)
-          const e = { index, term: 1, data: workload.next() };
-          assert.deepEqual(lmdb.apply(e), memory.apply(e), `entry ${index}`);
+          entries.push({ index, term: 1, data: workload.next() });
+        }
+        if (batch % 2 === 0) {
+          // Even batches one entry at a time, odd ones in one transaction (applyBatch).
+          for (const e of entries) assert.deepEqual(lmdb.apply(e), memory.apply(e), `entry ${e.index}`);
+        } else {
+          assert.deepEqual(lmdb.applyBatch(entries), entries.map((e) => memory.apply(e)), `batch ${batch}`);
         }
         const sweep = memory.expiredKeys(workload.nowMs, 100);
         index++;

@@ -10,7 +10,7 @@ import { RaftNode } from "../../../src/node/raft-node.js";
 import { MemoryStorage } from "../../../src/storage/memory/memory-storage.js";
 import { MemoryNetwork } from "../../../src/transport/memory-transport.js";
 import { nodeId } from "../../../src/core/types.js";
-import { CountingStateMachine } from "../../support/counting-state-machine.js";
+import { BatchingStateMachine, CountingStateMachine } from "../../support/counting-state-machine.js";
 import { ManualClock, settle } from "../../support/manual-clock.js";
 import { MemoryCluster } from "../../support/memory-cluster.js";
 
@@ -46,6 +46,26 @@ test("a 3-node cluster elects one leader and applies proposals in order everywhe
     "followers to apply",
   );
   for (const h of cluster.handles.values()) assert.deepEqual(h.machine.commands, commands);
+});
+
+test("a state machine with applyBatch gets runs of commands, with the same results in order", async () => {
+  const machines: BatchingStateMachine[] = [];
+  cluster = new MemoryCluster(3, {}, () => {
+    const machine = new BatchingStateMachine();
+    machines.push(machine);
+    return machine;
+  });
+  await cluster.start();
+  const leader = await cluster.waitForLeader();
+  const commands = Array.from({ length: 300 }, (_, i) => `cmd-${i}`);
+  const results = await proposeAll(cluster, leader.id, commands);
+  assert.deepEqual(results, commands.map((_, i) => i + 1));
+  await cluster.clock.until(() => machines.every((m) => m.commands.length === 300), 2000, "followers to apply");
+  for (const m of machines) {
+    assert.deepEqual(m.commands, commands);
+    assert.equal(m.batches.reduce((a, b) => a + b, 0), 300);
+    assert.ok(m.batches.some((size) => size > 1), `batches ${m.batches.join(",")}`);
+  }
 });
 
 test("a proposal to a follower is refused with the leader's id and address", async () => {
