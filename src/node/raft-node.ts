@@ -326,6 +326,16 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     return nodeStatus(raft, this.state, this.appliedIndex, this.lastContact, this.o.clock.now());
   }
 
+  /** This node's role now ("leader", "follower", ...): status() without the peers. */
+  get role(): string {
+    return this.raft === null ? "follower" : roleName(this.raft.role);
+  }
+
+  /** The leader this node knows of now, or null. */
+  get leaderId(): NodeId | null {
+    return this.raft?.leaderId ?? null;
+  }
+
   // ---- the loop ----
 
   private async loop(): Promise<void> {

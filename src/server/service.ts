@@ -56,12 +56,12 @@ export class Service implements KvApi, AdminApi {
   constructor(private readonly p: ServiceParts) {}
 
   private isLeader(): boolean {
-    return this.p.node.status().role === "leader";
+    return this.p.node.role === "leader";
   }
 
   /** The leader's HTTP address, or UnavailableError (nothing was sent, nothing applied). */
   private leaderAddress(): string {
-    const leader = this.p.node.status().leaderId;
+    const leader = this.p.node.leaderId;
     if (leader === null) throw new UnavailableError("no leader is known (an election is under way)");
     const endpoints = lookupEndpoints(this.p.store, leader);
     if (endpoints?.http === undefined || endpoints.http === null) {

@@ -8,6 +8,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import http from "node:http";
+import https from "node:https";
 import { freePorts } from "./tcp-cluster.js";
 
 const mainScript = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -38,6 +40,32 @@ export interface ProcessClusterOptions {
   readonly peerAddress?: (id: number, peerPort: number) => string;
   readonly root?: string;
   readonly keepData?: boolean;
+  /** For members serving HTTPS: the CA that signed their certificates. */
+  readonly httpsCa?: Buffer;
+  /** For members started with --token. */
+  readonly token?: string;
+}
+
+/** GET a member's JSON over HTTP or HTTPS (with the cluster's CA and token). */
+function getJson(url: string, ca: Buffer | undefined, token: string | undefined): Promise<{ status: number; body: unknown }> {
+  const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  const get = url.startsWith("https:") ? https.get : http.get;
+  return new Promise((resolve, reject) => {
+    const req = get(url, { headers, ...(ca === undefined ? {} : { ca }), timeout: 2000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) });
+        } catch (error) {
+          reject(error);
+        }
+      });
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+  });
 }
 
 export class ProcessCluster {
@@ -59,6 +87,10 @@ export class ProcessCluster {
     const founders = this.o.founders ?? this.o.size;
     for (let id = 1; id <= founders; id++) this.launch(id);
     await Promise.all([...this.members.values()].filter((m) => m.id <= founders).map((m) => this.waitHttp(m.id)));
+  }
+
+  get scheme(): "http" | "https" {
+    return this.o.httpsCa === undefined ? "http" : "https";
   }
 
   member(id: number): ProcessMember {
@@ -146,8 +178,8 @@ export class ProcessCluster {
     while (Date.now() < end) {
       if (this.member(id).process === null) throw new Error(`member ${id} exited; see ${this.member(id).dir}/server.log`);
       try {
-        const response = await fetch(`http://${this.http(id)}/health`);
-        if (response.ok) return;
+        const response = await getJson(`${this.scheme}://${this.http(id)}/health`, this.o.httpsCa, this.o.token);
+        if (response.status === 200) return;
       } catch {
         // not listening yet
       }
@@ -163,8 +195,8 @@ export class ProcessCluster {
       const views = await Promise.all([...this.members.values()].filter((m) => m.process !== null && !m.paused)
         .map(async (m) => {
           try {
-            const response = await fetch(`http://${this.http(m.id)}/v1/cluster`);
-            return (await response.json()) as { leader: string | null; members: { id: string; http: string | null }[] };
+            const response = await getJson(`${this.scheme}://${this.http(m.id)}/v1/cluster`, this.o.httpsCa, this.o.token);
+            return response.body as { leader: string | null; members: { id: string; http: string | null }[] };
           } catch {
             return null;
           }

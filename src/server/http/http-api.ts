@@ -74,13 +74,16 @@ export class HttpApi {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://local");
-    const path = url.pathname;
+    // Split by hand: new URL() per request was a visible cost under load.
+    const target = req.url ?? "/";
+    const mark = target.indexOf("?");
+    const path = mark < 0 ? target : target.slice(0, mark);
+    const params = new URLSearchParams(mark < 0 ? "" : target.slice(mark + 1));
     const method = req.method ?? "GET";
     if (path === "/health" || path === "/ready" || path === "/metrics") return this.probe(path, res);
     this.authorize(req);
-    if (path.startsWith("/v1/kv/")) return this.key(method, rawKey(path), url.searchParams, req, res);
-    if (path === "/v1/kv" && method === "GET") return this.list(url.searchParams, res);
+    if (path.startsWith("/v1/kv/")) return this.key(method, rawKey(path), params, req, res);
+    if (path === "/v1/kv" && method === "GET") return this.list(params, res);
     if (path === "/v1/txn" && method === "POST") {
       const body = parseJson(await readBody(req, this.o.jsonBytesMax), "transaction");
       return this.ok(res, await this.o.service.txn(txnRequest(body)));
