@@ -43,8 +43,15 @@ export class HttpClient {
   }
 
   request(method: string, path: string, body?: string | Buffer, timeoutMs = 30_000): Promise<ApiResponse> {
+    return this.requestWithHeaders(method, path, body, {}, timeoutMs);
+  }
+
+  requestWithHeaders(
+    method: string, path: string, body: string | Buffer | undefined,
+    extra: Readonly<Record<string, string>>, timeoutMs = 30_000,
+  ): Promise<ApiResponse> {
     const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
-    const headers: http.OutgoingHttpHeaders = {};
+    const headers: http.OutgoingHttpHeaders = { ...extra };
     if (payload !== undefined) headers["content-length"] = payload.length;
     if (this.token !== null) headers.authorization = `Bearer ${this.token}`;
     return new Promise((resolve, reject) => {

@@ -22,7 +22,18 @@ export interface KvEntry {
   readonly expiresAtMs: number | null;
 }
 
+/**
+ * Exactly-once writes (Raft thesis 6.3): a client numbers its writes 1, 2, 3... under an id
+ * of its own; a write retried with the same id and number is answered with the first
+ * attempt's result and not applied again.
+ */
+export interface WriteSession {
+  readonly clientId: string;
+  readonly sequence: number;
+}
+
 export interface PutRequest {
+  readonly session?: WriteSession;
   readonly key: string;
   readonly value: string;
   /** Time to live in milliseconds (> 0); absent: the key does not expire (any TTL is cleared). */
@@ -59,6 +70,7 @@ export type TxnOperation =
 
 /** As POST /v1/txn takes it (CONTRACTS.md). */
 export interface TxnRequest {
+  readonly session?: WriteSession;
   readonly compare: readonly TxnCompare[];
   readonly success: readonly TxnOperation[];
   readonly failure: readonly TxnOperation[];
@@ -115,7 +127,7 @@ export interface RangeResponse {
 export interface KvApi {
   put(request: PutRequest): Promise<PutResponse>;
   /** Deletes the keys in one entry (atomically). */
-  delete(keys: readonly string[]): Promise<DeleteResponse>;
+  delete(keys: readonly string[], session?: WriteSession): Promise<DeleteResponse>;
   txn(request: TxnRequest): Promise<TxnResponse>;
   /** Adds `delta` (a decimal 64-bit integer) to the key's integer value (absent: 0). */
   incrBy(key: string, delta: string): Promise<IncrResponse>;
@@ -188,6 +200,19 @@ export class TooLargeError extends RaftStoreError {
 export class OperationError extends RaftStoreError {
   constructor(
     override readonly code: "NOT_INTEGER" | "OVERFLOW",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A session write that cannot be answered: its session expired (an earlier attempt may have
+ * been applied) or the sequence is older than the session's last (HTTP 409). Not applied now.
+ */
+export class SessionError extends RaftStoreError {
+  constructor(
+    override readonly code: "SESSION_EXPIRED" | "STALE_SEQUENCE",
     message: string,
   ) {
     super(message);

@@ -18,6 +18,7 @@ import { nodeId } from "../core/types.js";
 import {
   InvalidRequestError,
   OperationError,
+  SessionError,
   TooLargeError,
   UnauthorizedError,
   UnavailableError,
@@ -50,6 +51,9 @@ export function errorFromBody(status: number, body: ErrorBody): RaftStoreError {
     case "NOT_INTEGER":
     case "OVERFLOW":
       return new OperationError(body.code, message);
+    case "SESSION_EXPIRED":
+    case "STALE_SEQUENCE":
+      return new SessionError(body.code, message);
     case "UNAUTHORIZED":
       return new UnauthorizedError(message);
     case "STOPPED":

@@ -19,9 +19,11 @@ import {
   type PutResponse,
   type RangeRequest,
   type RangeResponse,
+  SessionError,
   type TxnRequest,
   type TxnResponse,
   UnavailableError,
+  type WriteSession,
 } from "./api.js";
 import type { ServerMetrics } from "./metrics.js";
 import { reservedKeyPrefix } from "./validate.js";
@@ -54,13 +56,16 @@ export class LocalKv implements KvApi {
   constructor(private readonly o: LocalKvOptions) {}
 
   /** Proposes a command (checked against the limits first); resolves with its result. */
-  async propose(command: Command): Promise<KvResult> {
-    const bytes = encodeCommand({ ...command, nowMs: this.o.now() });
+  async propose(command: Command, session?: WriteSession): Promise<KvResult> {
+    const bytes = encodeCommand({ ...command, nowMs: this.o.now(), ...(session === undefined ? {} : { session }) });
     const started = performance.now();
     try {
       const result = await this.o.node.propose(bytes);
       if (result.kind === "rejected") {
-        throw new UnavailableError(`the command was rejected: ${result.message}`);
+        if (result.code === "MALFORMED_COMMAND") {
+          throw new UnavailableError(`the command was rejected: ${result.message}`);
+        }
+        throw new SessionError(result.code, result.message);
       }
       return result;
     } finally {
@@ -76,19 +81,19 @@ export class LocalKv implements KvApi {
       ...(request.keepTtl === true ? { keepTtl: true } : {}),
       ...(request.condition === undefined ? {} : { condition: request.condition }),
     };
-    const result = await this.propose(command);
+    const result = await this.propose(command, request.session);
     if (result.kind !== "put") return unexpected(result);
     return { index: result.index, written: result.written, prevValue: result.prevValue };
   }
 
-  async delete(keys: readonly string[]): Promise<DeleteResponse> {
+  async delete(keys: readonly string[], session?: WriteSession): Promise<DeleteResponse> {
     if (keys.length === 1) {
-      const result = await this.propose({ kind: "delete", key: keys[0] ?? "" });
+      const result = await this.propose({ kind: "delete", key: keys[0] ?? "" }, session);
       if (result.kind !== "delete") return unexpected(result);
       return { index: result.index, deleted: result.existed ? 1 : 0 };
     }
     const ops = keys.map((key) => ({ op: "delete" as const, key }));
-    const result = await this.propose({ kind: "txn", txn: { compare: [], success: ops, failure: [] } });
+    const result = await this.propose({ kind: "txn", txn: { compare: [], success: ops, failure: [] } }, session);
     if (result.kind !== "txn") return unexpected(result);
     const deleted = result.results.filter((r) => r.op === "delete" && r.existed).length;
     return { index: result.index, deleted };
@@ -101,7 +106,7 @@ export class LocalKv implements KvApi {
       return { target: "modIndex" as const, key: c.key, modIndex: c.modIndex };
     });
     const txn = { compare, success: request.success, failure: request.failure };
-    const result = await this.propose({ kind: "txn", txn });
+    const result = await this.propose({ kind: "txn", txn }, request.session);
     if (result.kind !== "txn") return unexpected(result);
     const results = result.results.map((r) => {
       switch (r.op) {

@@ -25,6 +25,7 @@ import {
   type TxnRequest,
   type TxnResponse,
   UnavailableError,
+  type WriteSession,
 } from "./api.js";
 import { parseNodeId } from "./config.js";
 import { type Endpoints, directoryKey, encodeEndpoints, lookupEndpoints } from "./directory.js";
@@ -41,6 +42,7 @@ import {
   str,
   txnRequest,
   userKey,
+  writeSession,
 } from "./validate.js";
 
 export interface ServiceParts {
@@ -83,8 +85,9 @@ export class Service implements KvApi, AdminApi {
     return this.route("put", [request], () => this.p.local.put(request));
   }
 
-  delete(keys: readonly string[]): Promise<DeleteResponse> {
-    return this.route("delete", [keys], () => this.p.local.delete(keys));
+  delete(keys: readonly string[], session?: WriteSession): Promise<DeleteResponse> {
+    const args = session === undefined ? [keys] : [keys, session];
+    return this.route("delete", args, () => this.p.local.delete(keys, session));
   }
 
   txn(request: TxnRequest): Promise<TxnResponse> {
@@ -207,7 +210,7 @@ export class Service implements KvApi, AdminApi {
     const a = args as unknown[];
     switch (method) {
       case "put": return local.put(putRequest(a[0]));
-      case "delete": return local.delete(keyList(a[0]));
+      case "delete": return local.delete(keyList(a[0]), a[1] === undefined ? undefined : writeSession(a[1]));
       case "txn": return local.txn(txnRequest(a[0]));
       case "incrBy": return local.incrBy(userKey(a[0]), int64(a[1], "increment"));
       case "expire": return local.expire(userKey(a[0]), a[1] === null ? null : positive(a[1]));

@@ -12,6 +12,7 @@ import {
   type TxnCompare,
   type TxnOperation,
   type TxnRequest,
+  type WriteSession,
 } from "./api.js";
 
 /** Keys beginning with NUL belong to the server itself (its member directory). */
@@ -49,6 +50,17 @@ export function consistency(value: unknown, what = "consistency"): ReadConsisten
     throw new InvalidRequestError(`${what} must be one of ${all.join(", ")}`);
   }
   return value as ReadConsistency;
+}
+
+export function writeSession(value: unknown): WriteSession {
+  if (!isObject(value)) throw new InvalidRequestError("session must be an object");
+  const clientId = str(value.clientId, "session.clientId");
+  if (clientId === "" || Buffer.byteLength(clientId) > 64) {
+    throw new InvalidRequestError("session.clientId must have 1 to 64 bytes");
+  }
+  const sequence = nonNegativeInteger(value.sequence, "session.sequence");
+  if (sequence < 1) throw new InvalidRequestError("session.sequence must be at least 1");
+  return { clientId, sequence };
 }
 
 function list(value: unknown, what: string): unknown[] {
@@ -90,11 +102,12 @@ function operation(value: unknown, what: string): TxnOperation {
 export function txnRequest(value: unknown): TxnRequest {
   if (!isObject(value)) throw new InvalidRequestError("a transaction must be a JSON object");
   for (const field of Object.keys(value)) {
-    if (!["compare", "success", "failure"].includes(field)) {
+    if (!["compare", "success", "failure", "session"].includes(field)) {
       throw new InvalidRequestError(`unknown transaction field "${field}"`);
     }
   }
   return {
+    ...(value.session === undefined ? {} : { session: writeSession(value.session) }),
     compare: list(value.compare, "compare").map((c, i) => compare(c, `compare[${i}]`)),
     success: list(value.success, "success").map((o, i) => operation(o, `success[${i}]`)),
     failure: list(value.failure, "failure").map((o, i) => operation(o, `failure[${i}]`)),
@@ -107,6 +120,7 @@ export function putRequest(value: unknown): PutRequest {
     key: userKey(value.key),
     value: str(value.value, "value"),
   };
+  if (value.session !== undefined) out.session = writeSession(value.session);
   if (value.ttlMs !== undefined) {
     const ttl = nonNegativeInteger(value.ttlMs, "ttlMs");
     if (ttl === 0) throw new InvalidRequestError("ttlMs must be positive");

@@ -140,6 +140,29 @@ describe("key-value routes", () => {
     assert.equal(byIndex.succeeded, true);
   });
 
+  test("a write retried in its session is answered once and not applied twice", async () => {
+    const { follower } = await leaderAndFollower();
+    const put = (id: number, value: string, clientId: string, sequence: number) =>
+      client(id).requestWithHeaders("PUT", keyPath("once"), value,
+        { "x-raft-client-id": clientId, "x-raft-sequence": String(sequence) });
+    const first = await put(follower, "v1", "client-a", 1);
+    assert.equal(first.status, 200, first.body.toString());
+    assert.equal((await put(1, "other", "client-b", 1)).status, 200);
+    const retry = await put(follower, "v1", "client-a", 1);
+    assert.equal(retry.status, 200);
+    assert.deepEqual(JSON.parse(retry.body.toString()), JSON.parse(first.body.toString()), "the first answer again");
+    assert.equal((await client(2).request("GET", keyPath("once"))).body.toString(), "other", "not applied twice");
+    const stale = await put(follower, "v0", "client-a", 0);
+    assert.equal(stale.status, 400);
+    assert.equal((await put(follower, "v2", "client-a", 2)).status, 200);
+    const older = await put(follower, "v1", "client-a", 1);
+    assert.equal(older.status, 409);
+    assert.equal(JSON.parse(older.body.toString()).code, "STALE_SEQUENCE");
+    const unknown = await put(follower, "v9", "client-new", 5);
+    assert.equal(unknown.status, 409);
+    assert.equal(JSON.parse(unknown.body.toString()).code, "SESSION_EXPIRED");
+  });
+
   test("a key with a TTL expires on every member", async () => {
     await client(1).request("PUT", `${keyPath("ttl")}?ttlMs=300`, "short");
     assert.equal((await client(2).request("GET", keyPath("ttl"))).status, 200);

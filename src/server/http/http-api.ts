@@ -6,7 +6,7 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../logger.js";
-import { InvalidRequestError, UnauthorizedError } from "../api.js";
+import { InvalidRequestError, UnauthorizedError, type WriteSession } from "../api.js";
 import { forwardedHeader, internalCallPath } from "../forward.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { Service } from "../service.js";
@@ -17,6 +17,7 @@ import {
   nonNegativeInteger,
   txnRequest,
   userKey,
+  writeSession,
 } from "../validate.js";
 import {
   NotFoundError, parseJson, readBody, sendError, sendJson, statusFor, utf8,
@@ -86,7 +87,9 @@ export class HttpApi {
     if (path === "/v1/kv" && method === "GET") return this.list(params, res);
     if (path === "/v1/txn" && method === "POST") {
       const body = parseJson(await readBody(req, this.o.jsonBytesMax), "transaction");
-      return this.ok(res, await this.o.service.txn(txnRequest(body)));
+      const txn = txnRequest(body);
+      const session = sessionFrom(req);
+      return this.ok(res, await this.o.service.txn(session === undefined ? txn : { ...txn, session }));
     }
     if (path === internalCallPath && method === "POST") return this.internal(req, res);
     if (path.startsWith("/v1/cluster")) return this.cluster(method, path, req, res);
@@ -143,11 +146,14 @@ export class HttpApi {
         const value = utf8(await readBody(req, this.o.valueBytesMax), "value");
         const ttl = params.get("ttlMs") ?? params.get("ttl_ms");
         const ttlMs = ttl === null ? undefined : ttlFrom(ttl);
-        const put = await service.put({ key, value, ...(ttlMs === undefined ? {} : { ttlMs }) });
+        const session = sessionFrom(req);
+        const put = await service.put({
+          key, value, ...(ttlMs === undefined ? {} : { ttlMs }), ...(session === undefined ? {} : { session }),
+        });
         return this.ok(res, { index: put.index, prevValue: put.prevValue });
       }
       case "DELETE": {
-        const deleted = await service.delete([key]);
+        const deleted = await service.delete([key], sessionFrom(req));
         return this.ok(res, { index: deleted.index, deleted: deleted.deleted === 1 });
       }
       default:
@@ -206,6 +212,17 @@ export class HttpApi {
     if (path === "/v1/cluster/snapshot" && method === "POST") return this.ok(res, await service.snapshot());
     throw new NotFoundError(`no route ${method} ${path}`);
   }
+}
+
+/** An exactly-once session from the x-raft-client-id and x-raft-sequence headers. */
+function sessionFrom(req: http.IncomingMessage): WriteSession | undefined {
+  const clientId = req.headers["x-raft-client-id"];
+  const sequence = req.headers["x-raft-sequence"];
+  if (clientId === undefined && sequence === undefined) return undefined;
+  if (typeof clientId !== "string" || typeof sequence !== "string") {
+    throw new InvalidRequestError("x-raft-client-id and x-raft-sequence go together, once each");
+  }
+  return writeSession({ clientId, sequence: Number(sequence) });
 }
 
 function decode(text: string): string {

@@ -10,7 +10,9 @@ import { InvalidRequestError } from "../api.js";
 const badRequestCodes = new Set(["INVALID_REQUEST", "INVALID_COMMAND", "INVALID_READ", "BAD_CONFIG"]);
 const tooLargeCodes = new Set(["TOO_LARGE", "KEY_TOO_LARGE", "VALUE_TOO_LARGE", "TOO_MANY_TXN_OPS"]);
 const notAppliedCodes = new Set(["NOT_LEADER", "UNAVAILABLE", "PROPOSAL_DROPPED"]);
-const conflictCodes = new Set(["NOT_INTEGER", "OVERFLOW", "TRANSFER_REJECTED", "BAD_CONF_CHANGE"]);
+const conflictCodes = new Set([
+  "NOT_INTEGER", "OVERFLOW", "TRANSFER_REJECTED", "BAD_CONF_CHANGE", "SESSION_EXPIRED", "STALE_SEQUENCE",
+]);
 
 export function statusFor(error: unknown): number {
   if (!(error instanceof RaftStoreError)) return 500;
