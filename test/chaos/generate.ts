@@ -6,6 +6,7 @@
 
 import { assert } from "../../src/assert.js";
 import type { CompletionType, HistoryEvent, HistoryValue, OpFunction, Scalar } from "./history.js";
+import { seededRandom } from "../../src/random.js";
 
 export interface GenerateOptions {
   readonly seed: number;
@@ -21,17 +22,7 @@ export interface GenerateOptions {
   readonly infoRate?: number;
 }
 
-/** mulberry32: small, fast and good enough for test data. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "../../src/random.js";
 
 interface PlannedOp {
   readonly process: number;

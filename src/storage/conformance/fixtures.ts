@@ -3,17 +3,9 @@
 
 import { type Entry, EntryType, type LogIndex, type Term } from "../../core/types.js";
 import type { Storage } from "../types.js";
+import { seededRandom } from "../../random.js";
 
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export function makeEntry(index: LogIndex, term: Term, size = 16): Entry {
   const data = new Uint8Array(size);

@@ -15,20 +15,10 @@ import { silentLogger } from "../../../src/logger.js";
 import type { KvApi } from "../../../src/server/api.js";
 import { createRespServer, type RespServer } from "../../../src/server/resp/resp-server.js";
 import { FakeAdmin, FakeClock, FakeKv } from "./resp-fake-api.js";
+import { seededRandom as prng } from "../../../src/random.js";
 
 const seed = Number(process.env["SEED"] ?? 11);
 
-/** mulberry32, for the delays. */
-function prng(state: number): () => number {
-  let s = state >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Wraps a KvApi: each call waits `delayMs()` before it reaches the store. Counts the calls in

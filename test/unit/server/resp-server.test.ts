@@ -14,20 +14,10 @@ import type { KvApi } from "../../../src/server/api.js";
 import { createRespServer, type RespServer } from "../../../src/server/resp/resp-server.js";
 import { fixture } from "../transport/helpers.js";
 import { FakeAdmin, FakeClock, FakeKv } from "./resp-fake-api.js";
+import { seededRandom as prng } from "../../../src/random.js";
 
 const seed = Number(process.env["SEED"] ?? 7);
 
-/** A tiny seeded PRNG (mulberry32), for the delays below. */
-function prng(state: number): () => number {
-  let s = state >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Each call answers after 0-20 turns of the event loop (seeded): if the server ran a
