@@ -2,7 +2,8 @@
 // clients, each with one request outstanding, doing 256-byte puts, linearizable gets or a
 // 90/10 mix over a key space, for a fixed time; latency of every operation recorded.
 
-import { HttpClient, keyPath } from "./http-client.js";
+import { keyPath } from "./http-client.js";
+import { RawHttpConnection } from "./raw-http.js";
 import { RespClient, RespError } from "./resp-client.js";
 
 export type LoadOp = "put" | "get" | "mixed";
@@ -35,11 +36,18 @@ export interface LoadResult {
 
 type Runner = (op: "put" | "get", key: string) => Promise<void>;
 
+function splitEndpoint(endpoint: string): [string, number] {
+  const colon = endpoint.lastIndexOf(":");
+  return [endpoint.slice(0, colon), Number(endpoint.slice(colon + 1))];
+}
+
 async function httpRunner(endpoint: string, value: string, token: string | null): Promise<[Runner, () => void]> {
-  const client = new HttpClient(endpoint, token, 1);
+  const [host, port] = splitEndpoint(endpoint);
+  const client = new RawHttpConnection(host, port, token === null ? "" : `authorization: Bearer ${token}\r\n`);
+  const body = Buffer.from(value);
   const run: Runner = async (op, key) => {
     const response = op === "put"
-      ? await client.request("PUT", keyPath(key), value)
+      ? await client.request("PUT", keyPath(key), body)
       : await client.request("GET", keyPath(key));
     if (response.status !== 200 && !(op === "get" && response.status === 404)) {
       throw new Error(`HTTP ${response.status} ${response.body.toString("utf8").slice(0, 120)}`);
@@ -50,7 +58,8 @@ async function httpRunner(endpoint: string, value: string, token: string | null)
 
 /** etcd 3.4's gRPC gateway: POST /v3/kv/put and /v3/kv/range (linearizable) with base64. */
 async function etcdRunner(endpoint: string, value: string): Promise<[Runner, () => void]> {
-  const client = new HttpClient(endpoint, null, 1);
+  const [host, port] = splitEndpoint(endpoint);
+  const client = new RawHttpConnection(host, port);
   const value64 = Buffer.from(value).toString("base64");
   const run: Runner = async (op, key) => {
     const key64 = Buffer.from(key).toString("base64");
@@ -65,8 +74,8 @@ async function etcdRunner(endpoint: string, value: string): Promise<[Runner, () 
 }
 
 async function respRunner(endpoint: string, value: string, token: string | null): Promise<[Runner, () => void]> {
-  const colon = endpoint.lastIndexOf(":");
-  const client = await RespClient.connect(endpoint.slice(0, colon), Number(endpoint.slice(colon + 1)));
+  const [host, port] = splitEndpoint(endpoint);
+  const client = await RespClient.connect(host, port);
   if (token !== null) await client.call("AUTH", token);
   const run: Runner = async (op, key) => {
     const reply = op === "put" ? await client.call("SET", key, value) : await client.call("GET", key);
