@@ -33,17 +33,32 @@ async function measureEtcd(s: Setup, op: LoadOp, clients: number): Promise<LoadR
   await cluster.start();
   try {
     const leader = await cluster.leader();
-    const endpoints = s.target === "all" ? [0, 1, 2].map((i) => cluster.endpoint(i)) : [cluster.endpoint(leader)];
-    return await runLoad({ api: "etcd", endpoints, clients, seconds: s.seconds, op, valueBytes: 256, keys: 10_000 });
+    const endpoints =
+      s.target === "all" ? [0, 1, 2].map((i) => cluster.endpoint(i)) : [cluster.endpoint(leader)];
+    return await runLoad({
+      api: "etcd",
+      endpoints,
+      clients,
+      seconds: s.seconds,
+      op,
+      valueBytes: 256,
+      keys: 10_000,
+    });
   } finally {
     await cluster.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function measureRaftStore(s: Setup, op: LoadOp, clients: number): Promise<Map<System, LoadResult>> {
+async function measureRaftStore(
+  s: Setup,
+  op: LoadOp,
+  clients: number,
+): Promise<Map<System, LoadResult>> {
   const cluster = new ProcessCluster({
-    size: 3, tickMs: 100, root: await mkdtemp(join(s.root, "raft-store-")),
+    size: 3,
+    tickMs: 100,
+    root: await mkdtemp(join(s.root, "raft-store-")),
     flags: ["--log-level", "warn"],
   });
   await cluster.start();
@@ -53,8 +68,18 @@ async function measureRaftStore(s: Setup, op: LoadOp, clients: number): Promise<
       const leader = await cluster.waitLeader();
       const ids = s.target === "all" ? [1, 2, 3] : [leader];
       const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
-      out.set(`raft-store-${api}` as System,
-        await runLoad({ api, endpoints, clients, seconds: s.seconds, op, valueBytes: 256, keys: 10_000 }));
+      out.set(
+        `raft-store-${api}` as System,
+        await runLoad({
+          api,
+          endpoints,
+          clients,
+          seconds: s.seconds,
+          op,
+          valueBytes: 256,
+          keys: 10_000,
+        }),
+      );
     }
   } finally {
     await cluster.stop();
@@ -63,16 +88,32 @@ async function measureRaftStore(s: Setup, op: LoadOp, clients: number): Promise<
   return out;
 }
 
-function line(op: LoadOp, clients: number, system: System, r: LoadResult, etcd: LoadResult | null, round_: number): void {
+function line(
+  op: LoadOp,
+  clients: number,
+  system: System,
+  r: LoadResult,
+  etcd: LoadResult | null,
+  round_: number,
+): void {
   printLine({
-    suite: "compare-etcd", case: op, system: system === "etcd" ? "etcd" : "raft-store",
-    backend: system === "etcd" ? "bbolt" : "wal", batch: null, clients,
-    opsPerSec: round(r.opsPerSec, 1), mbPerSec: null,
-    p50Ms: round(r.p50Ms), p99Ms: round(r.p99Ms), maxMs: round(r.maxMs), errors: r.errors,
+    suite: "compare-etcd",
+    case: op,
+    system: system === "etcd" ? "etcd" : "raft-store",
+    backend: system === "etcd" ? "bbolt" : "wal",
+    batch: null,
+    clients,
+    opsPerSec: round(r.opsPerSec, 1),
+    mbPerSec: null,
+    p50Ms: round(r.p50Ms),
+    p99Ms: round(r.p99Ms),
+    maxMs: round(r.maxMs),
+    errors: r.errors,
     seconds: round(r.seconds, 2),
     ratio: etcd === null ? null : round(r.opsPerSec / etcd.opsPerSec, 2),
     ratioTo: etcd === null ? null : "etcd",
-    api: system === "raft-store-resp" ? "resp" : "http", round: round_,
+    api: system === "raft-store-resp" ? "resp" : "http",
+    round: round_,
   });
 }
 
@@ -81,11 +122,15 @@ export async function run(args: readonly string[]): Promise<void> {
   const rounds = Number(o.get("rounds") ?? 3);
   const clientsList = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
   const cases = (o.get("cases") ?? "put,get,mixed").split(",") as LoadOp[];
-  const log = (text: string): void => { process.stderr.write(`${text}\n`); };
+  const log = (text: string): void => {
+    process.stderr.write(`${text}\n`);
+  };
   const root = await mkdtemp(join(tmpdir(), "raft-store-compare-"));
   const setup: Setup = {
-    seconds: Number(o.get("seconds") ?? 10), target: o.get("target") ?? "leader",
-    etcd: ensureEtcd(log), root,
+    seconds: Number(o.get("seconds") ?? 10),
+    target: o.get("target") ?? "leader",
+    etcd: ensureEtcd(log),
+    root,
   };
   const rows: Row[] = [];
   let order = 0;
@@ -113,11 +158,23 @@ export async function run(args: readonly string[]): Promise<void> {
   } finally {
     await rm(root, { recursive: true, force: true });
   }
-  const outDir = resolve(o.get("out") ?? join("bench-results", `compare-etcd-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+  const outDir = resolve(
+    o.get("out") ??
+      join("bench-results", `compare-etcd-${new Date().toISOString().replace(/[:.]/g, "-")}`),
+  );
   mkdirSync(outDir, { recursive: true });
   const table = renderTable(rows);
   writeFileSync(join(outDir, "table.md"), `${table}\n`);
   writeFileSync(join(outDir, "chart.svg"), renderChart(rows));
-  writeFileSync(join(outDir, "results.json"), `${JSON.stringify(rows.map((x) => ({ ...x })), null, 1)}\n`);
-  process.stdout.write(`\n${table}\n\nwritten: ${join(outDir, "table.md")}, ${join(outDir, "chart.svg")}\n`);
+  writeFileSync(
+    join(outDir, "results.json"),
+    `${JSON.stringify(
+      rows.map((x) => ({ ...x })),
+      null,
+      1,
+    )}\n`,
+  );
+  process.stdout.write(
+    `\n${table}\n\nwritten: ${join(outDir, "table.md")}, ${join(outDir, "chart.svg")}\n`,
+  );
 }

@@ -15,7 +15,9 @@ function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return NaN;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? NaN)
+    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 interface Cell {
@@ -25,11 +27,18 @@ interface Cell {
   readonly ratio: number;
 }
 
-function cell(rows: readonly Row[], op: LoadOp, clients: number, system: Row["system"]): Cell | null {
+function cell(
+  rows: readonly Row[],
+  op: LoadOp,
+  clients: number,
+  system: Row["system"],
+): Cell | null {
   const mine = rows.filter((r) => r.op === op && r.clients === clients && r.system === system);
   if (mine.length === 0) return null;
   const ratios = mine.map((r) => {
-    const etcd = rows.find((e) => e.system === "etcd" && e.op === op && e.clients === clients && e.round === r.round);
+    const etcd = rows.find(
+      (e) => e.system === "etcd" && e.op === op && e.clients === clients && e.round === r.round,
+    );
     return etcd === undefined ? NaN : r.result.opsPerSec / etcd.result.opsPerSec;
   });
   return {
@@ -46,7 +55,8 @@ function cases(rows: readonly Row[]): [LoadOp, number][] {
   return [...seen.values()];
 }
 
-const f0 = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
+const f0 = (n: number): string =>
+  Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-";
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : "-");
 
 export function renderTable(rows: readonly Row[]): string {
@@ -61,15 +71,19 @@ export function renderTable(rows: readonly Row[]): string {
     const e = cell(rows, op, clients, "etcd");
     const h = cell(rows, op, clients, "raft-store-http");
     const r = cell(rows, op, clients, "raft-store-resp");
-    out.push(`| ${op} | ${clients} | ${f0(e?.ops ?? NaN)} | ${f2(e?.p50 ?? NaN)} | ${f2(e?.p99 ?? NaN)} | ` +
-      `${f0(h?.ops ?? NaN)} | ${f2(h?.p50 ?? NaN)} | ${f2(h?.p99 ?? NaN)} | **${f2(h?.ratio ?? NaN)}** | ` +
-      `${f0(r?.ops ?? NaN)} | ${f2(r?.p99 ?? NaN)} | ${f2(r?.ratio ?? NaN)} |`);
+    out.push(
+      `| ${op} | ${clients} | ${f0(e?.ops ?? NaN)} | ${f2(e?.p50 ?? NaN)} | ${f2(e?.p99 ?? NaN)} | ` +
+        `${f0(h?.ops ?? NaN)} | ${f2(h?.p50 ?? NaN)} | ${f2(h?.p99 ?? NaN)} | **${f2(h?.ratio ?? NaN)}** | ` +
+        `${f0(r?.ops ?? NaN)} | ${f2(r?.p99 ?? NaN)} | ${f2(r?.ratio ?? NaN)} |`,
+    );
   }
   return out.join("\n");
 }
 
 const colours: Record<Row["system"], string> = {
-  "etcd": "#7f8c8d", "raft-store-http": "#2e86de", "raft-store-resp": "#27ae60",
+  etcd: "#7f8c8d",
+  "raft-store-http": "#2e86de",
+  "raft-store-resp": "#27ae60",
 };
 
 export function renderChart(rows: readonly Row[]): string {
@@ -90,20 +104,29 @@ export function renderChart(rows: readonly Row[]): string {
   ];
   for (let t = 0; t <= 4; t++) {
     const v = (max * t) / 4;
-    parts.push(`<text x="5" y="${y(v) + 3}">${f0(v)}</text>`,
-      `<line x1="60" y1="${y(v)}" x2="${width - 10}" y2="${y(v)}" stroke="#ddd"/>`);
+    parts.push(
+      `<text x="5" y="${y(v) + 3}">${f0(v)}</text>`,
+      `<line x1="60" y1="${y(v)}" x2="${width - 10}" y2="${y(v)}" stroke="#ddd"/>`,
+    );
   }
   groups.forEach(([op, clients], g) => {
     const x0 = 70 + g * groupW;
     systems.forEach((s, i) => {
       const v = values[g]?.[i] ?? 0;
-      parts.push(`<rect x="${x0 + i * barW}" y="${y(v)}" width="${barW - 2}" height="${40 + plotH - y(v)}" fill="${colours[s]}"><title>${s} ${op} ${clients}: ${f0(v)}</title></rect>`);
+      parts.push(
+        `<rect x="${x0 + i * barW}" y="${y(v)}" width="${barW - 2}" height="${40 + plotH - y(v)}" fill="${colours[s]}"><title>${s} ${op} ${clients}: ${f0(v)}</title></rect>`,
+      );
     });
-    parts.push(`<text x="${x0}" y="${56 + plotH}">${op}</text>`, `<text x="${x0}" y="${68 + plotH}">c=${clients}</text>`);
+    parts.push(
+      `<text x="${x0}" y="${56 + plotH}">${op}</text>`,
+      `<text x="${x0}" y="${68 + plotH}">c=${clients}</text>`,
+    );
   });
   systems.forEach((s, i) => {
-    parts.push(`<rect x="${70 + i * 150}" y="${height - 22}" width="10" height="10" fill="${colours[s]}"/>`,
-      `<text x="${84 + i * 150}" y="${height - 13}">${s}</text>`);
+    parts.push(
+      `<rect x="${70 + i * 150}" y="${height - 22}" width="10" height="10" fill="${colours[s]}"/>`,
+      `<text x="${84 + i * 150}" y="${height - 13}">${s}</text>`,
+    );
   });
   parts.push("</svg>");
   return `${parts.join("\n")}\n`;

@@ -21,12 +21,16 @@ export function ensureEtcd(log: (text: string) => void): string {
   const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
   const run = (args: string[]): void => {
     const [command, ...rest] = [...sudo, ...args];
-    execFileSync(command ?? "apt-get", rest, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    execFileSync(command ?? "apt-get", rest, {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
   };
   run(["apt-get", "update", "-q"]);
   run(["apt-get", "install", "-y", "-q", "etcd-server"]);
   const installed = find();
-  if (installed === null) throw new Error("etcd-server was installed but no etcd binary is on the PATH");
+  if (installed === null)
+    throw new Error("etcd-server was installed but no etcd binary is on the PATH");
   return installed;
 }
 
@@ -34,7 +38,10 @@ export class EtcdCluster {
   private readonly children: ChildProcess[] = [];
   clientPorts: number[] = [];
 
-  constructor(private readonly binary: string, private readonly root: string) {}
+  constructor(
+    private readonly binary: string,
+    private readonly root: string,
+  ) {}
 
   async start(): Promise<void> {
     const ports = await freePorts(6);
@@ -47,13 +54,36 @@ export class EtcdCluster {
       const log = openSync(join(dir, "etcd.log"), "a");
       const client = `http://127.0.0.1:${this.clientPorts[i]}`;
       const peer = `http://127.0.0.1:${peerPorts[i]}`;
-      this.children.push(spawn(this.binary, [
-        "--name", `e${i + 1}`, "--data-dir", join(dir, "data"),
-        "--listen-client-urls", client, "--advertise-client-urls", client,
-        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-        "--initial-cluster", initial, "--initial-cluster-state", "new",
-        "--initial-cluster-token", "raft-store-bench", "--log-level", "warn", "--logger", "zap",
-      ], { stdio: ["ignore", log, log] }));
+      this.children.push(
+        spawn(
+          this.binary,
+          [
+            "--name",
+            `e${i + 1}`,
+            "--data-dir",
+            join(dir, "data"),
+            "--listen-client-urls",
+            client,
+            "--advertise-client-urls",
+            client,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            initial,
+            "--initial-cluster-state",
+            "new",
+            "--initial-cluster-token",
+            "raft-store-bench",
+            "--log-level",
+            "warn",
+            "--logger",
+            "zap",
+          ],
+          { stdio: ["ignore", log, log] },
+        ),
+      );
       closeSync(log);
     }
     await this.waitHealthy(30_000);
@@ -66,14 +96,16 @@ export class EtcdCluster {
   private async waitHealthy(ms: number): Promise<void> {
     const end = Date.now() + ms;
     while (Date.now() < end) {
-      const healthy = await Promise.all(this.clientPorts.map(async (port) => {
-        try {
-          const response = await fetch(`http://127.0.0.1:${port}/health`);
-          return ((await response.json()) as { health?: string }).health === "true";
-        } catch {
-          return false;
-        }
-      }));
+      const healthy = await Promise.all(
+        this.clientPorts.map(async (port) => {
+          try {
+            const response = await fetch(`http://127.0.0.1:${port}/health`);
+            return ((await response.json()) as { health?: string }).health === "true";
+          } catch {
+            return false;
+          }
+        }),
+      );
       if (healthy.every(Boolean)) return;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -84,8 +116,14 @@ export class EtcdCluster {
   async leader(): Promise<number> {
     for (let i = 0; i < 3; i++) {
       try {
-        const response = await fetch(`http://${this.endpoint(i)}/v3/maintenance/status`, { method: "POST", body: "{}" });
-        const status = (await response.json()) as { leader?: string; header?: { member_id?: string } };
+        const response = await fetch(`http://${this.endpoint(i)}/v3/maintenance/status`, {
+          method: "POST",
+          body: "{}",
+        });
+        const status = (await response.json()) as {
+          leader?: string;
+          header?: { member_id?: string };
+        };
         if (status.leader !== undefined && status.leader === status.header?.member_id) return i;
       } catch {
         // try the next member
@@ -95,10 +133,15 @@ export class EtcdCluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.children.map((child) => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-    })));
+    await Promise.all(
+      this.children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            child.kill("SIGTERM");
+          }),
+      ),
+    );
   }
 }

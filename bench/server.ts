@@ -9,15 +9,28 @@ import { ProcessCluster } from "../test/support/process-cluster.js";
 import { parseOptions, printLine, round } from "./report.js";
 
 export async function run(args: readonly string[]): Promise<void> {
-  const o = parseOptions(args, ["api", "clients", "seconds", "cases", "target", "storage", "state", "tick-ms"]);
-  const apis = (o.get("api") ?? "http").split(",").flatMap((a) => (a === "both" ? ["http", "resp"] : [a])) as LoadApi[];
+  const o = parseOptions(args, [
+    "api",
+    "clients",
+    "seconds",
+    "cases",
+    "target",
+    "storage",
+    "state",
+    "tick-ms",
+  ]);
+  const apis = (o.get("api") ?? "http")
+    .split(",")
+    .flatMap((a) => (a === "both" ? ["http", "resp"] : [a])) as LoadApi[];
   const clients = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
   const seconds = Number(o.get("seconds") ?? 10);
   const cases = (o.get("cases") ?? "put,get").split(",") as LoadOp[];
   const target = o.get("target") ?? "leader";
   const cluster = new ProcessCluster({
-    size: 3, tickMs: Number(o.get("tick-ms") ?? 100),
-    storage: o.get("storage") ?? "wal", state: o.get("state") ?? "lmdb",
+    size: 3,
+    tickMs: Number(o.get("tick-ms") ?? 100),
+    storage: o.get("storage") ?? "wal",
+    state: o.get("state") ?? "lmdb",
     flags: ["--log-level", "warn", "--snapshot-threshold", "100000"],
   });
   await cluster.start();
@@ -28,14 +41,34 @@ export async function run(args: readonly string[]): Promise<void> {
           const leader = await cluster.waitLeader();
           const ids = target === "all" ? [1, 2, 3] : [leader];
           const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
-          const result = await runLoad({ api, endpoints, clients: n, seconds, op, valueBytes: 256, keys: 10_000 });
+          const result = await runLoad({
+            api,
+            endpoints,
+            clients: n,
+            seconds,
+            op,
+            valueBytes: 256,
+            keys: 10_000,
+          });
           printLine({
-            suite: "server", case: op, system: "raft-store", backend: cluster.o.storage ?? "wal",
-            batch: null, clients: n, opsPerSec: round(result.opsPerSec, 1),
+            suite: "server",
+            case: op,
+            system: "raft-store",
+            backend: cluster.o.storage ?? "wal",
+            batch: null,
+            clients: n,
+            opsPerSec: round(result.opsPerSec, 1),
             mbPerSec: op === "put" ? round((result.opsPerSec * 256) / 1e6, 2) : null,
-            p50Ms: round(result.p50Ms), p99Ms: round(result.p99Ms), maxMs: round(result.maxMs),
-            errors: result.errors, seconds: round(result.seconds, 2), ratio: null, ratioTo: null,
-            api, target, firstError: result.firstError,
+            p50Ms: round(result.p50Ms),
+            p99Ms: round(result.p99Ms),
+            maxMs: round(result.maxMs),
+            errors: result.errors,
+            seconds: round(result.seconds, 2),
+            ratio: null,
+            ratioTo: null,
+            api,
+            target,
+            firstError: result.firstError,
           });
         }
       }

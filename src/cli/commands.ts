@@ -55,13 +55,20 @@ function arg(ctx: Context, index: number, name: string): string {
 }
 
 function print(ctx: Context, value: unknown, human?: () => string): void {
-  ctx.out(ctx.json || human === undefined ? JSON.stringify(value, null, ctx.json ? 0 : 2) : human());
+  ctx.out(
+    ctx.json || human === undefined ? JSON.stringify(value, null, ctx.json ? 0 : 2) : human(),
+  );
 }
 
-export async function runClientCommand(command: string, argv: readonly string[], out: (t: string) => void): Promise<void> {
+export async function runClientCommand(
+  command: string,
+  argv: readonly string[],
+  out: (t: string) => void,
+): Promise<void> {
   const parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   const flags = parsed.values as Context["flags"];
-  const endpoint = (flags.endpoint as string | undefined) ?? process.env.RAFT_STORE_ENDPOINT ?? "127.0.0.1:8001";
+  const endpoint =
+    (flags.endpoint as string | undefined) ?? process.env.RAFT_STORE_ENDPOINT ?? "127.0.0.1:8001";
   const token = (flags.token as string | undefined) ?? process.env.RAFT_STORE_TOKEN ?? null;
   const client = new HttpClient(endpoint, token);
   const ctx: Context = { client, args: parsed.positionals, flags, json: flags.json === true, out };
@@ -78,7 +85,11 @@ async function dispatch(command: string, ctx: Context): Promise<void> {
     case "put": {
       const ttl = ctx.flags["ttl-ms"];
       const query = typeof ttl === "string" ? `?ttlMs=${encodeURIComponent(ttl)}` : "";
-      const res = await client.request("PUT", keyPath(arg(ctx, 0, "key")) + query, arg(ctx, 1, "value"));
+      const res = await client.request(
+        "PUT",
+        keyPath(arg(ctx, 0, "key")) + query,
+        arg(ctx, 1, "value"),
+      );
       if (res.status !== 200) throw apiError(res);
       return print(ctx, JSON.parse(res.body.toString("utf8")), () => "OK");
     }
@@ -103,11 +114,18 @@ async function dispatch(command: string, ctx: Context): Promise<void> {
     case "leader": {
       if (ctx.args[0] !== "transfer") throw new UsageError("leader transfer [<id>]");
       const id = ctx.args[1];
-      const body = await client.json<{ leader: string }>("POST", "/v1/cluster/leader", id === undefined ? {} : { id });
+      const body = await client.json<{ leader: string }>(
+        "POST",
+        "/v1/cluster/leader",
+        id === undefined ? {} : { id },
+      );
       return print(ctx, body, () => `leader is now ${body.leader}`);
     }
     case "snapshot": {
-      const body = await client.json<{ index: number; term: number }>("POST", "/v1/cluster/snapshot");
+      const body = await client.json<{ index: number; term: number }>(
+        "POST",
+        "/v1/cluster/snapshot",
+      );
       return print(ctx, body, () => `snapshot at index ${body.index} (term ${body.term})`);
     }
     case "status": {
@@ -126,7 +144,8 @@ async function leaderView(ctx: Context): Promise<ClusterView> {
   const view = await ctx.client.json<ClusterView>("GET", "/v1/cluster");
   const leader = view.members.find((m) => m.id === view.leader);
   if (view.leader === null || view.leader === view.self || leader?.http == null) return view;
-  const token = typeof ctx.flags.token === "string" ? ctx.flags.token : (process.env.RAFT_STORE_TOKEN ?? null);
+  const token =
+    typeof ctx.flags.token === "string" ? ctx.flags.token : (process.env.RAFT_STORE_TOKEN ?? null);
   const other = new HttpClient(leader.http, token);
   try {
     return await other.json<ClusterView>("GET", "/v1/cluster");
@@ -141,11 +160,15 @@ async function scan(ctx: Context): Promise<void> {
   const prefix = typeof ctx.flags.prefix === "string" ? ctx.flags.prefix : "";
   const limit = typeof ctx.flags.limit === "string" ? ctx.flags.limit : "100";
   const body = await ctx.client.json<{ entries: { key: string; value: string }[]; more: boolean }>(
-    "GET", `/v1/kv?prefix=${encodeURIComponent(prefix)}&limit=${encodeURIComponent(limit)}`);
-  print(ctx, body, () => [
-    ...body.entries.map((e) => `${e.key}\t${e.value}`),
-    ...(body.more ? ["(more keys follow: raise --limit)"] : []),
-  ].join("\n"));
+    "GET",
+    `/v1/kv?prefix=${encodeURIComponent(prefix)}&limit=${encodeURIComponent(limit)}`,
+  );
+  print(ctx, body, () =>
+    [
+      ...body.entries.map((e) => `${e.key}\t${e.value}`),
+      ...(body.more ? ["(more keys follow: raise --limit)"] : []),
+    ].join("\n"),
+  );
 }
 
 async function members(ctx: Context): Promise<void> {
@@ -155,25 +178,53 @@ async function members(ctx: Context): Promise<void> {
   if (sub === "list") view = await client.json<ClusterView>("GET", "/v1/cluster");
   else if (sub === "add") {
     const role = ctx.flags.learner === true ? "learner" : "voter";
-    view = await client.json<ClusterView>("POST", "/v1/cluster/members",
-      { id: arg(ctx, 1, "id"), address: arg(ctx, 2, "peer address"), role });
+    view = await client.json<ClusterView>("POST", "/v1/cluster/members", {
+      id: arg(ctx, 1, "id"),
+      address: arg(ctx, 2, "peer address"),
+      role,
+    });
   } else if (sub === "remove") {
-    view = await client.json<ClusterView>("DELETE", `/v1/cluster/members/${encodeURIComponent(arg(ctx, 1, "id"))}`);
+    view = await client.json<ClusterView>(
+      "DELETE",
+      `/v1/cluster/members/${encodeURIComponent(arg(ctx, 1, "id"))}`,
+    );
   } else if (sub === "promote") {
-    view = await client.json<ClusterView>("POST", `/v1/cluster/members/${encodeURIComponent(arg(ctx, 1, "id"))}/promote`);
-  } else throw new UsageError("members list | add <id> <address> [--learner] | remove <id> | promote <id>");
+    view = await client.json<ClusterView>(
+      "POST",
+      `/v1/cluster/members/${encodeURIComponent(arg(ctx, 1, "id"))}/promote`,
+    );
+  } else
+    throw new UsageError(
+      "members list | add <id> <address> [--learner] | remove <id> | promote <id>",
+    );
   print(ctx, view.members, () => statusTable(view));
 }
 
 export function statusTable(view: ClusterView): string {
   const rows = [["ID", "ROLE", "LEADER", "PEER", "HTTP", "RESP", "MATCH", "LAG"]];
   for (const m of view.members) {
-    rows.push([m.id, m.role, m.id === view.leader ? "*" : "", m.address, m.http ?? "-", m.resp ?? "-",
-      m.matchIndex === null ? "-" : String(m.matchIndex), m.lag === null ? "-" : String(m.lag)]);
+    rows.push([
+      m.id,
+      m.role,
+      m.id === view.leader ? "*" : "",
+      m.address,
+      m.http ?? "-",
+      m.resp ?? "-",
+      m.matchIndex === null ? "-" : String(m.matchIndex),
+      m.lag === null ? "-" : String(m.lag),
+    ]);
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  const table = rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n");
-  const head = `leader ${view.leader ?? "none"}  term ${view.term}  commit ${view.commitIndex}  ` +
+  const table = rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+  const head =
+    `leader ${view.leader ?? "none"}  term ${view.term}  commit ${view.commitIndex}  ` +
     `applied ${view.appliedIndex} (as seen by ${view.self}, a ${view.role})${view.joint ? "  JOINT" : ""}`;
   return `${head}\n${table}`;
 }
@@ -195,7 +246,8 @@ async function bench(ctx: Context): Promise<void> {
   if (api === "resp") {
     const view = await ctx.client.json<ClusterView>("GET", "/v1/cluster");
     const given = ctx.flags["resp-endpoint"];
-    const resp = typeof given === "string" ? given : view.members.find((m) => m.id === view.self)?.resp;
+    const resp =
+      typeof given === "string" ? given : view.members.find((m) => m.id === view.self)?.resp;
     if (resp === undefined || resp === null) throw new UsageError("give --resp-endpoint host:port");
     endpoint = resp;
   }
@@ -205,11 +257,16 @@ async function bench(ctx: Context): Promise<void> {
     const width = 30;
     const filled = Math.min(width, Math.round((elapsed / seconds) * width));
     const rate = elapsed > 0 ? Math.round(done / elapsed) : 0;
-    process.stderr.write(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${elapsed.toFixed(1)}s ` +
-      `${done} ops ${rate}/s ${errors} errors `);
+    process.stderr.write(
+      `\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${elapsed.toFixed(1)}s ` +
+        `${done} ops ${rate}/s ${errors} errors `,
+    );
   };
   const result = await runLoad({
-    api, op, endpoints: [endpoint], seconds,
+    api,
+    op,
+    endpoints: [endpoint],
+    seconds,
     clients: positiveFlag(ctx, "clients", 16),
     valueBytes: positiveFlag(ctx, "value-bytes", 256),
     keys: positiveFlag(ctx, "keys", 10_000),
@@ -217,10 +274,14 @@ async function bench(ctx: Context): Promise<void> {
     onProgress: bar,
   });
   if (process.stderr.isTTY) process.stderr.write("\n");
-  print(ctx, result, () =>
-    `${result.ops} ${op} ops in ${result.seconds.toFixed(1)} s: ${Math.round(result.opsPerSec)} ops/s, ` +
-    `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(1)} ms, ` +
-    `${result.errors} errors${result.firstError === null ? "" : ` (first: ${result.firstError})`}`);
+  print(
+    ctx,
+    result,
+    () =>
+      `${result.ops} ${op} ops in ${result.seconds.toFixed(1)} s: ${Math.round(result.opsPerSec)} ops/s, ` +
+      `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(1)} ms, ` +
+      `${result.errors} errors${result.firstError === null ? "" : ` (first: ${result.firstError})`}`,
+  );
 }
 
 export function describeError(error: unknown): string {

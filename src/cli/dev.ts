@@ -21,10 +21,15 @@ const mainScript = join(fileURLToPath(new URL(".", import.meta.url)), "main.js")
 
 export function parseDevArgs(argv: readonly string[]): DevOptions {
   const { values, positionals } = parseArgs({
-    args: [...argv], allowPositionals: true, strict: true,
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
     options: {
-      nodes: { type: "string" }, data: { type: "string" },
-      "peer-base": { type: "string" }, "http-base": { type: "string" }, "resp-base": { type: "string" },
+      nodes: { type: "string" },
+      data: { type: "string" },
+      "peer-base": { type: "string" },
+      "http-base": { type: "string" },
+      "resp-base": { type: "string" },
     },
   });
   const int = (text: string | undefined, fallback: number): number => {
@@ -43,13 +48,24 @@ export function parseDevArgs(argv: readonly string[]): DevOptions {
 }
 
 export function devServeArgs(o: DevOptions, id: number): string[] {
-  const cluster = Array.from({ length: o.nodes }, (_, i) => `${i + 1}=127.0.0.1:${o.peerBase + i}`).join(",");
+  const cluster = Array.from(
+    { length: o.nodes },
+    (_, i) => `${i + 1}=127.0.0.1:${o.peerBase + i}`,
+  ).join(",");
   return [
-    "serve", "--id", String(id), "--data", join(o.dataDir, `n${id}`),
-    "--peer", `127.0.0.1:${o.peerBase + id - 1}`,
-    "--http", `127.0.0.1:${o.httpBase + id - 1}`,
-    "--resp", `127.0.0.1:${o.respBase + id - 1}`,
-    "--initial-cluster", cluster,
+    "serve",
+    "--id",
+    String(id),
+    "--data",
+    join(o.dataDir, `n${id}`),
+    "--peer",
+    `127.0.0.1:${o.peerBase + id - 1}`,
+    "--http",
+    `127.0.0.1:${o.httpBase + id - 1}`,
+    "--resp",
+    `127.0.0.1:${o.respBase + id - 1}`,
+    "--initial-cluster",
+    cluster,
     ...o.extra,
   ];
 }
@@ -74,7 +90,9 @@ export async function runDev(o: DevOptions, out: (text: string) => void): Promis
     const dir = join(o.dataDir, `n${id}`);
     mkdirSync(dir, { recursive: true });
     const log = openSync(join(dir, "server.log"), "a");
-    const child = spawn(process.execPath, [mainScript, ...devServeArgs(o, id)], { stdio: ["ignore", log, log] });
+    const child = spawn(process.execPath, [mainScript, ...devServeArgs(o, id)], {
+      stdio: ["ignore", log, log],
+    });
     child.on("exit", (code, signal) => {
       if (!stopping) out(`member ${id} exited (${signal ?? code}); see ${join(dir, "server.log")}`);
     });
@@ -91,25 +109,35 @@ export async function runDev(o: DevOptions, out: (text: string) => void): Promis
   const deadline = Date.now() + 30_000;
   const ready = await Promise.all(children.map((_, i) => waitReady(o.httpBase + i, deadline)));
   if (!stopping) printEndpoints(o, ready, out);
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on("exit", r)))));
+  await Promise.all(
+    children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on("exit", r)))),
+  );
   return stopping ? 0 : 1;
 }
 
-function printEndpoints(o: DevOptions, ready: readonly boolean[], out: (text: string) => void): void {
+function printEndpoints(
+  o: DevOptions,
+  ready: readonly boolean[],
+  out: (text: string) => void,
+): void {
   const lines = [`raft-store: a local ${o.nodes}-node cluster (data in ${o.dataDir})`, ""];
   for (let i = 0; i < o.nodes; i++) {
-    lines.push(`  n${i + 1}  http http://127.0.0.1:${o.httpBase + i}  resp 127.0.0.1:${o.respBase + i}  ` +
-      `peer 127.0.0.1:${o.peerBase + i}${ready[i] === true ? "" : "  (NOT READY: see its server.log)"}`);
+    lines.push(
+      `  n${i + 1}  http http://127.0.0.1:${o.httpBase + i}  resp 127.0.0.1:${o.respBase + i}  ` +
+        `peer 127.0.0.1:${o.peerBase + i}${ready[i] === true ? "" : "  (NOT READY: see its server.log)"}`,
+    );
   }
   lines.push(
-    "", "Try:",
+    "",
+    "Try:",
     `  curl -X PUT --data-binary 'hello' http://127.0.0.1:${o.httpBase}/v1/kv/greeting`,
     `  curl http://127.0.0.1:${o.httpBase + 1}/v1/kv/greeting`,
     `  curl http://127.0.0.1:${o.httpBase}/v1/cluster`,
     `  redis-cli -p ${o.respBase} SET a 1`,
     `  redis-cli -p ${o.respBase + 1} GET a`,
     `  node dist/src/cli/main.js status`,
-    "", "Ctrl-C stops the cluster; the next start resumes from the same data.",
+    "",
+    "Ctrl-C stops the cluster; the next start resumes from the same data.",
   );
   out(lines.join("\n"));
 }

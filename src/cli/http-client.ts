@@ -26,9 +26,14 @@ export class HttpClient {
   private readonly host: string;
   private readonly port: number;
 
-  constructor(endpoint: string, private readonly token: string | null = null, sockets = 64) {
+  constructor(
+    endpoint: string,
+    private readonly token: string | null = null,
+    sockets = 64,
+  ) {
     const url = new URL(endpoint.includes("://") ? endpoint : `http://${endpoint}`);
-    if (url.protocol !== "http:") throw new Error(`endpoint ${endpoint}: only http:// is supported by this client`);
+    if (url.protocol !== "http:")
+      throw new Error(`endpoint ${endpoint}: only http:// is supported by this client`);
     this.host = url.hostname.replace(/^\[|\]$/g, "");
     this.port = Number(url.port || 80);
     this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
@@ -42,29 +47,54 @@ export class HttpClient {
     this.agent.destroy();
   }
 
-  request(method: string, path: string, body?: string | Buffer, timeoutMs = 30_000): Promise<ApiResponse> {
+  request(
+    method: string,
+    path: string,
+    body?: string | Buffer,
+    timeoutMs = 30_000,
+  ): Promise<ApiResponse> {
     return this.requestWithHeaders(method, path, body, {}, timeoutMs);
   }
 
   requestWithHeaders(
-    method: string, path: string, body: string | Buffer | undefined,
-    extra: Readonly<Record<string, string>>, timeoutMs = 30_000,
+    method: string,
+    path: string,
+    body: string | Buffer | undefined,
+    extra: Readonly<Record<string, string>>,
+    timeoutMs = 30_000,
   ): Promise<ApiResponse> {
-    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
+    const payload =
+      body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
     const headers: http.OutgoingHttpHeaders = { ...extra };
     if (payload !== undefined) headers["content-length"] = payload.length;
     if (this.token !== null) headers.authorization = `Bearer ${this.token}`;
     return new Promise((resolve, reject) => {
       const req = http.request(
-        { host: this.host, port: this.port, method, path, headers, agent: this.agent, timeout: timeoutMs },
+        {
+          host: this.host,
+          port: this.port,
+          method,
+          path,
+          headers,
+          agent: this.agent,
+          timeout: timeoutMs,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("error", reject);
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+            }),
+          );
         },
       );
-      req.on("timeout", () => req.destroy(new Error(`no answer from ${this.endpoint} in ${timeoutMs} ms`)));
+      req.on("timeout", () =>
+        req.destroy(new Error(`no answer from ${this.endpoint} in ${timeoutMs} ms`)),
+      );
       req.on("error", reject);
       req.end(payload);
     });
@@ -72,15 +102,24 @@ export class HttpClient {
 
   /** A JSON request; a non-2xx answer becomes an ApiError. */
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body));
-    if (response.status >= 200 && response.status < 300) return JSON.parse(response.body.toString("utf8")) as T;
+    const response = await this.request(
+      method,
+      path,
+      body === undefined ? undefined : JSON.stringify(body),
+    );
+    if (response.status >= 200 && response.status < 300)
+      return JSON.parse(response.body.toString("utf8")) as T;
     throw apiError(response);
   }
 }
 
 export function apiError(response: ApiResponse): ApiError {
   try {
-    const parsed = JSON.parse(response.body.toString("utf8")) as { error?: unknown; code?: unknown; leader?: unknown };
+    const parsed = JSON.parse(response.body.toString("utf8")) as {
+      error?: unknown;
+      code?: unknown;
+      leader?: unknown;
+    };
     return new ApiError(
       response.status,
       typeof parsed.code === "string" ? parsed.code : "UNKNOWN",
@@ -88,7 +127,11 @@ export function apiError(response: ApiResponse): ApiError {
       typeof parsed.leader === "string" ? parsed.leader : null,
     );
   } catch {
-    return new ApiError(response.status, "UNKNOWN", `HTTP ${response.status}: ${response.body.toString("utf8").slice(0, 200)}`);
+    return new ApiError(
+      response.status,
+      "UNKNOWN",
+      `HTTP ${response.status}: ${response.body.toString("utf8").slice(0, 200)}`,
+    );
   }
 }
 

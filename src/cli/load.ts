@@ -41,14 +41,23 @@ function splitEndpoint(endpoint: string): [string, number] {
   return [endpoint.slice(0, colon), Number(endpoint.slice(colon + 1))];
 }
 
-async function httpRunner(endpoint: string, value: string, token: string | null): Promise<[Runner, () => void]> {
+async function httpRunner(
+  endpoint: string,
+  value: string,
+  token: string | null,
+): Promise<[Runner, () => void]> {
   const [host, port] = splitEndpoint(endpoint);
-  const client = new RawHttpConnection(host, port, token === null ? "" : `authorization: Bearer ${token}\r\n`);
+  const client = new RawHttpConnection(
+    host,
+    port,
+    token === null ? "" : `authorization: Bearer ${token}\r\n`,
+  );
   const body = Buffer.from(value);
   const run: Runner = async (op, key) => {
-    const response = op === "put"
-      ? await client.request("PUT", keyPath(key), body)
-      : await client.request("GET", keyPath(key));
+    const response =
+      op === "put"
+        ? await client.request("PUT", keyPath(key), body)
+        : await client.request("GET", keyPath(key));
     if (response.status !== 200 && !(op === "get" && response.status === 404)) {
       throw new Error(`HTTP ${response.status} ${response.body.toString("utf8").slice(0, 120)}`);
     }
@@ -63,9 +72,10 @@ async function etcdRunner(endpoint: string, value: string): Promise<[Runner, () 
   const value64 = Buffer.from(value).toString("base64");
   const run: Runner = async (op, key) => {
     const key64 = Buffer.from(key).toString("base64");
-    const response = op === "put"
-      ? await client.request("POST", "/v3/kv/put", `{"key":"${key64}","value":"${value64}"}`)
-      : await client.request("POST", "/v3/kv/range", `{"key":"${key64}"}`);
+    const response =
+      op === "put"
+        ? await client.request("POST", "/v3/kv/put", `{"key":"${key64}","value":"${value64}"}`)
+        : await client.request("POST", "/v3/kv/range", `{"key":"${key64}"}`);
     if (response.status !== 200) {
       throw new Error(`HTTP ${response.status} ${response.body.toString("utf8").slice(0, 120)}`);
     }
@@ -73,12 +83,17 @@ async function etcdRunner(endpoint: string, value: string): Promise<[Runner, () 
   return [run, () => client.close()];
 }
 
-async function respRunner(endpoint: string, value: string, token: string | null): Promise<[Runner, () => void]> {
+async function respRunner(
+  endpoint: string,
+  value: string,
+  token: string | null,
+): Promise<[Runner, () => void]> {
   const [host, port] = splitEndpoint(endpoint);
   const client = await RespClient.connect(host, port);
   if (token !== null) await client.call("AUTH", token);
   const run: Runner = async (op, key) => {
-    const reply = op === "put" ? await client.call("SET", key, value) : await client.call("GET", key);
+    const reply =
+      op === "put" ? await client.call("SET", key, value) : await client.call("GET", key);
     if (reply instanceof RespError) throw reply;
   };
   return [run, () => client.close()];
@@ -100,7 +115,8 @@ export class Latencies {
   percentiles(): { p50Ms: number; p99Ms: number; maxMs: number } {
     if (this.size === 0) return { p50Ms: 0, p99Ms: 0, maxMs: 0 };
     const sorted = this.values.slice(0, this.size).sort();
-    const at = (q: number): number => sorted[Math.min(this.size - 1, Math.floor(q * this.size))] ?? 0;
+    const at = (q: number): number =>
+      sorted[Math.min(this.size - 1, Math.floor(q * this.size))] ?? 0;
     return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted[this.size - 1] ?? 0 };
   }
 }
@@ -110,7 +126,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const value = "v".repeat(o.valueBytes);
   const make = o.api === "http" ? httpRunner : o.api === "etcd" ? etcdRunner : respRunner;
   const runners = await Promise.all(
-    Array.from({ length: o.clients }, (_, i) => make(o.endpoints[i % o.endpoints.length] ?? "", value, o.token ?? null)),
+    Array.from({ length: o.clients }, (_, i) =>
+      make(o.endpoints[i % o.endpoints.length] ?? "", value, o.token ?? null),
+    ),
   );
   const latencies = new Latencies();
   let errors = 0;
@@ -122,27 +140,38 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   }, 250);
   let seed = 0x9e3779b9;
   const random = (): number => {
-    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
     return (seed >>> 0) / 2 ** 32;
   };
-  await Promise.all(runners.map(async ([run]) => {
-    while (performance.now() < deadline) {
-      const key = `key-${Math.floor(random() * o.keys)}`;
-      const op = o.op === "mixed" ? (random() < 0.1 ? "put" : "get") : o.op;
-      const t0 = performance.now();
-      try {
-        await run(op, key);
-        latencies.add(performance.now() - t0);
-      } catch (error) {
-        errors++;
-        firstError ??= (error as Error).message;
-        await new Promise((resolve) => setTimeout(resolve, 5)); // no busy loop against a down server
+  await Promise.all(
+    runners.map(async ([run]) => {
+      while (performance.now() < deadline) {
+        const key = `key-${Math.floor(random() * o.keys)}`;
+        const op = o.op === "mixed" ? (random() < 0.1 ? "put" : "get") : o.op;
+        const t0 = performance.now();
+        try {
+          await run(op, key);
+          latencies.add(performance.now() - t0);
+        } catch (error) {
+          errors++;
+          firstError ??= (error as Error).message;
+          await new Promise((resolve) => setTimeout(resolve, 5)); // no busy loop against a down server
+        }
       }
-    }
-  }));
+    }),
+  );
   clearInterval(progress);
   for (const [, close] of runners) close();
   const seconds = (performance.now() - started) / 1000;
   o.onProgress?.(latencies.size, errors, seconds);
-  return { ops: latencies.size, errors, seconds, opsPerSec: latencies.size / seconds, ...latencies.percentiles(), firstError };
+  return {
+    ops: latencies.size,
+    errors,
+    seconds,
+    opsPerSec: latencies.size / seconds,
+    ...latencies.percentiles(),
+    firstError,
+  };
 }

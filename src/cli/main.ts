@@ -64,7 +64,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${usage}\n`);
-    else if (error instanceof RaftStoreError) process.stderr.write(`raft-store: ${error.message}\n`);
+    else if (error instanceof RaftStoreError)
+      process.stderr.write(`raft-store: ${error.message}\n`);
     else process.stderr.write(`raft-store: ${describeError(error)}\n`);
     process.exitCode = 1;
   },

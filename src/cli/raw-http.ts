@@ -46,9 +46,11 @@ export class RawHttpConnection {
   request(method: string, path: string, body?: Buffer | string): Promise<RawResponse> {
     if (this.pending !== null) return Promise.reject(new Error("one request at a time"));
     const payload = body === undefined ? null : typeof body === "string" ? Buffer.from(body) : body;
-    const head = `${method} ${path} HTTP/1.1\r\nhost: ${this.host}:${this.port}\r\n${this.extraHeaders}` +
+    const head =
+      `${method} ${path} HTTP/1.1\r\nhost: ${this.host}:${this.port}\r\n${this.extraHeaders}` +
       `content-length: ${payload?.length ?? 0}\r\n\r\n`;
-    const bytes = payload === null ? Buffer.from(head) : Buffer.concat([Buffer.from(head), payload]);
+    const bytes =
+      payload === null ? Buffer.from(head) : Buffer.concat([Buffer.from(head), payload]);
     const socket = this.socket ?? this.connect();
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
@@ -107,13 +109,19 @@ function parseResponse(buf: Buffer): { response: RawResponse; end: number; close
     if (buf.length < end) return null;
     return { response: { status, body: buf.subarray(bodyStart, end) }, end, close };
   }
-  if (/\r\ntransfer-encoding: *chunked/.test(lower)) return parseChunked(buf, bodyStart, status, close);
-  if (status === 204 || status === 304) return { response: { status, body: Buffer.alloc(0) }, end: bodyStart, close };
+  if (/\r\ntransfer-encoding: *chunked/.test(lower))
+    return parseChunked(buf, bodyStart, status, close);
+  if (status === 204 || status === 304)
+    return { response: { status, body: Buffer.alloc(0) }, end: bodyStart, close };
   throw new Error("a response without Content-Length or chunked encoding");
 }
 
-function parseChunked(buf: Buffer, start: number, status: number, close: boolean):
-  { response: RawResponse; end: number; close: boolean } | null {
+function parseChunked(
+  buf: Buffer,
+  start: number,
+  status: number,
+  close: boolean,
+): { response: RawResponse; end: number; close: boolean } | null {
   const parts: Buffer[] = [];
   let at = start;
   for (;;) {
@@ -124,7 +132,12 @@ function parseChunked(buf: Buffer, start: number, status: number, close: boolean
     const dataStart = eol + 2;
     if (size === 0) {
       const trailerEnd = buf.indexOf(headerEnd, eol);
-      const end = buf.indexOf("\r\n", dataStart) === dataStart ? dataStart + 2 : trailerEnd < 0 ? -1 : trailerEnd + 4;
+      const end =
+        buf.indexOf("\r\n", dataStart) === dataStart
+          ? dataStart + 2
+          : trailerEnd < 0
+            ? -1
+            : trailerEnd + 4;
       if (end < 0) return null;
       return { response: { status, body: Buffer.concat(parts) }, end, close };
     }

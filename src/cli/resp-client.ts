@@ -90,13 +90,15 @@ function parseReply(buf: Buffer, at: number): { reply: RespReply; end: number } 
       return { reply: new RespError(line), end: eol + 2 };
     case 0x3a: // :
       return { reply: Number(line), end: eol + 2 };
-    case 0x24: { // $
+    case 0x24: {
+      // $
       const length = Number(line);
       if (length < 0) return { reply: null, end: eol + 2 };
       if (buf.length < eol + 2 + length + 2) return null;
       return { reply: buf.subarray(eol + 2, eol + 2 + length), end: eol + 2 + length + 2 };
     }
-    case 0x2a: { // *
+    case 0x2a: {
+      // *
       const count = Number(line);
       if (count < 0) return { reply: null, end: eol + 2 };
       const items: RespReply[] = [];

@@ -113,7 +113,8 @@ function readConfigFile(path: string): Raw {
   }
   const out: Raw = {};
   for (const [key, value] of Object.entries(parsed)) {
-    if (!(key in flags) || key === "config") throw new ConfigError(`config file ${path}: unknown setting "${key}"`);
+    if (!(key in flags) || key === "config")
+      throw new ConfigError(`config file ${path}: unknown setting "${key}"`);
     if (typeof value === "number") out[key] = String(value);
     else if (typeof value === "string" || typeof value === "boolean") out[key] = value;
     else throw new ConfigError(`config file ${path}: "${key}" must be a string, number or boolean`);
@@ -150,7 +151,10 @@ export function isLoopback(host: string): boolean {
 
 function parseInitialCluster(text: string): Map<number, string> {
   const out = new Map<number, string>();
-  for (const part of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+  for (const part of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")) {
     const eq = part.indexOf("=");
     if (eq <= 0) throw new ConfigError(`--initial-cluster: "${part}" is not id=host:port`);
     const id = parseNodeId(part.slice(0, eq), "--initial-cluster id");
@@ -166,7 +170,8 @@ function integer(raw: Raw, name: string, fallback: number, min: number): number 
   const value = raw[name];
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got "${String(value)}"`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new ConfigError(`--${name} must be an integer >= ${min}, got "${String(value)}"`);
   return n;
 }
 
@@ -229,7 +234,11 @@ export function resolveConfig(raw: Raw): ServerConfig {
 }
 
 function validate(c: ServerConfig): void {
-  const addresses: [string, string | null][] = [["--peer", c.peer], ["--http", c.http], ["--resp", c.resp]];
+  const addresses: [string, string | null][] = [
+    ["--peer", c.peer],
+    ["--http", c.http],
+    ["--resp", c.resp],
+  ];
   for (const [name, address] of addresses) {
     if (address === null) continue;
     const { host } = parseHostPort(address, name);
@@ -246,7 +255,8 @@ function validate(c: ServerConfig): void {
   }
   if (c.initialCluster.size > 0) {
     const own = c.initialCluster.get(c.id);
-    if (own === undefined) throw new ConfigError(`--initial-cluster does not name this node (${c.id})`);
+    if (own === undefined)
+      throw new ConfigError(`--initial-cluster does not name this node (${c.id})`);
   }
   if (c.join !== null) parseHostPort(c.join, "--join");
   parseHostPort(c.advertisePeer, "--advertise-peer");

@@ -62,7 +62,9 @@ export function errorFromBody(status: number, body: ErrorBody): RaftStoreError {
       if (status === 413) return new TooLargeError(message);
       if (status >= 400 && status < 500) return new InvalidRequestError(message);
       if (status === 503) return new UnavailableError(message);
-      return new TimeoutError(`the leader answered ${status} ${body.code}: ${message} (outcome unknown)`);
+      return new TimeoutError(
+        `the leader answered ${status} ${body.code}: ${message} (outcome unknown)`,
+      );
   }
 }
 
@@ -110,7 +112,15 @@ export class Forwarder {
     return new Promise<T>((resolve, reject) => {
       let sent = false;
       const request = send(
-        { host, port, method: "POST", path: internalCallPath, agent: this.agent, headers, timeout: this.o.timeoutMs },
+        {
+          host,
+          port,
+          method: "POST",
+          path: internalCallPath,
+          agent: this.agent,
+          headers,
+          timeout: this.o.timeoutMs,
+        },
         (response) => {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -124,8 +134,12 @@ export class Forwarder {
           });
         },
       );
-      request.on("timeout", () => request.destroy(new Error(`no answer in ${this.o.timeoutMs} ms`)));
-      request.on("finish", () => { sent = true; });
+      request.on("timeout", () =>
+        request.destroy(new Error(`no answer in ${this.o.timeoutMs} ms`)),
+      );
+      request.on("finish", () => {
+        sent = true;
+      });
       request.on("error", (error: NodeJS.ErrnoException) => {
         // Refused or unreachable before anything was written: the leader never saw it.
         if (!sent || error.code === "ECONNREFUSED") {
@@ -140,7 +154,9 @@ export class Forwarder {
 }
 
 function lost(address: string, error: Error): TimeoutError {
-  return new TimeoutError(`connection to the leader at ${address} lost: ${error.message} (outcome unknown)`);
+  return new TimeoutError(
+    `connection to the leader at ${address} lost: ${error.message} (outcome unknown)`,
+  );
 }
 
 function decodeAnswer<T>(status: number, bytes: Buffer): T {
@@ -148,7 +164,9 @@ function decodeAnswer<T>(status: number, bytes: Buffer): T {
   try {
     parsed = JSON.parse(bytes.toString("utf8"));
   } catch {
-    throw new TimeoutError(`the leader answered ${status} with a body that is not JSON (outcome unknown)`);
+    throw new TimeoutError(
+      `the leader answered ${status} with a body that is not JSON (outcome unknown)`,
+    );
   }
   if (status === 200) return parsed as T;
   const body = parsed as Partial<ErrorBody>;

@@ -29,29 +29,40 @@ export async function membersToJoin(config: ServerConfig): Promise<Map<number, s
   } catch (error) {
     throw new ConfigError(`--join ${config.join}: cannot reach it (${(error as Error).message})`);
   }
-  if (!response.ok) throw new ConfigError(`--join ${config.join}: GET /v1/cluster answered ${response.status}`);
+  if (!response.ok)
+    throw new ConfigError(`--join ${config.join}: GET /v1/cluster answered ${response.status}`);
   const view = (await response.json()) as ClusterView;
   const members = new Map<number, string>();
   for (const m of view.members) if (m.address !== "") members.set(parseNodeId(m.id), m.address);
   if (members.has(config.id)) {
-    throw new ConfigError(`--join: the cluster already has a member ${config.id}; remove it first or pick another id`);
+    throw new ConfigError(
+      `--join: the cluster already has a member ${config.id}; remove it first or pick another id`,
+    );
   }
   return members;
 }
 
 /** Asks the cluster to add this server, retrying while it is busy (an election, a change). */
 export async function joinCluster(config: ServerConfig, logger: Logger): Promise<void> {
-  const body = JSON.stringify({ id: String(config.id), address: config.advertisePeer, role: "voter" });
+  const body = JSON.stringify({
+    id: String(config.id),
+    address: config.advertisePeer,
+    role: "voter",
+  });
   for (let attempt = 1; ; attempt++) {
     const response = await fetch(joinUrl(config, "/v1/cluster/members"), {
-      method: "POST", headers: headers(config), body,
+      method: "POST",
+      headers: headers(config),
+      body,
     }).catch((error: unknown) => error as Error);
     if (!(response instanceof Error) && response.ok) {
       logger.info("joined the cluster", { id: config.id });
       return;
     }
-    const reason = response instanceof Error ? response.message : `${response.status} ${await response.text()}`;
-    if (attempt >= attemptsMax) throw new Error(`joining failed after ${attempt} attempts: ${reason}`);
+    const reason =
+      response instanceof Error ? response.message : `${response.status} ${await response.text()}`;
+    if (attempt >= attemptsMax)
+      throw new Error(`joining failed after ${attempt} attempts: ${reason}`);
     logger.warn("join attempt failed, retrying", { attempt, reason });
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }

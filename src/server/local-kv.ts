@@ -4,7 +4,13 @@
 // sends everything else to it.
 
 import { assertNever } from "../assert.js";
-import { type Command, type KvRecord, type KvResult, type KvStore, encodeCommand } from "../kv/index.js";
+import {
+  type Command,
+  type KvRecord,
+  type KvResult,
+  type KvStore,
+  encodeCommand,
+} from "../kv/index.js";
 import type { RaftNode } from "../node/raft-node.js";
 import type { ReadConsistency } from "../node/ports.js";
 import {
@@ -57,7 +63,11 @@ export class LocalKv implements KvApi {
 
   /** Proposes a command (checked against the limits first); resolves with its result. */
   async propose(command: Command, session?: WriteSession): Promise<KvResult> {
-    const bytes = encodeCommand({ ...command, nowMs: this.o.now(), ...(session === undefined ? {} : { session }) });
+    const bytes = encodeCommand({
+      ...command,
+      nowMs: this.o.now(),
+      ...(session === undefined ? {} : { session }),
+    });
     const started = performance.now();
     try {
       const result = await this.o.node.propose(bytes);
@@ -76,7 +86,9 @@ export class LocalKv implements KvApi {
   async put(request: PutRequest): Promise<PutResponse> {
     const ttlMs = request.ttlMs;
     const command: Command = {
-      kind: "put", key: request.key, value: request.value,
+      kind: "put",
+      key: request.key,
+      value: request.value,
       ...(ttlMs === undefined ? {} : { expiresAtMs: this.o.now() + ttlMs }),
       ...(request.keepTtl === true ? { keepTtl: true } : {}),
       ...(request.condition === undefined ? {} : { condition: request.condition }),
@@ -93,7 +105,10 @@ export class LocalKv implements KvApi {
       return { index: result.index, deleted: result.existed ? 1 : 0 };
     }
     const ops = keys.map((key) => ({ op: "delete" as const, key }));
-    const result = await this.propose({ kind: "txn", txn: { compare: [], success: ops, failure: [] } }, session);
+    const result = await this.propose(
+      { kind: "txn", txn: { compare: [], success: ops, failure: [] } },
+      session,
+    );
     if (result.kind !== "txn") return unexpected(result);
     const deleted = result.results.filter((r) => r.op === "delete" && r.existed).length;
     return { index: result.index, deleted };

@@ -19,7 +19,9 @@ export class ServerMetrics {
     const registers = [this.registry];
     client.collectDefaultMetrics({ register: this.registry, prefix: "raft_store_process_" });
     this.proposals = new client.Counter({
-      name: "raft_store_proposals_total", help: "Commands proposed by this node as leader", registers,
+      name: "raft_store_proposals_total",
+      help: "Commands proposed by this node as leader",
+      registers,
     });
     this.proposalSeconds = new client.Histogram({
       name: "raft_store_proposal_duration_seconds",
@@ -34,11 +36,16 @@ export class ServerMetrics {
       registers,
     });
     this.snapshots = new client.Counter({
-      name: "raft_store_snapshots_total", help: "Snapshots stored (taken here or received from the leader)", labelNames: ["kind"], registers,
+      name: "raft_store_snapshots_total",
+      help: "Snapshots stored (taken here or received from the leader)",
+      labelNames: ["kind"],
+      registers,
     });
     this.requests = new client.Counter({
-      name: "raft_store_client_requests_total", help: "Client requests by API and outcome",
-      labelNames: ["api", "outcome"], registers,
+      name: "raft_store_client_requests_total",
+      help: "Client requests by API and outcome",
+      labelNames: ["api", "outcome"],
+      registers,
     });
     this.statusGauges(registers);
   }
@@ -47,7 +54,9 @@ export class ServerMetrics {
     const self = this;
     const gauge = (name: string, help: string, read: (s: NodeStatus) => number): void => {
       new client.Gauge({
-        name, help, registers,
+        name,
+        help,
+        registers,
         collect() {
           const s = self.status();
           if (s !== null) this.set(read(s));
@@ -56,20 +65,33 @@ export class ServerMetrics {
     };
     gauge("raft_store_term", "Current term", (s) => s.term);
     gauge("raft_store_commit_index", "Highest index known committed", (s) => s.commitIndex);
-    gauge("raft_store_applied_index", "Highest index applied to the state machine", (s) => s.appliedIndex);
+    gauge(
+      "raft_store_applied_index",
+      "Highest index applied to the state machine",
+      (s) => s.appliedIndex,
+    );
     gauge("raft_store_last_index", "Last index in the log", (s) => s.lastIndex);
-    gauge("raft_store_first_index", "First index in the log (after compaction)", (s) => s.firstIndex);
+    gauge(
+      "raft_store_first_index",
+      "First index in the log (after compaction)",
+      (s) => s.firstIndex,
+    );
     gauge("raft_store_is_leader", "1 on the leader", (s) => (s.role === "leader" ? 1 : 0));
     new client.Gauge({
-      name: "raft_store_role", help: "1 for the node's current role", labelNames: ["role"], registers,
+      name: "raft_store_role",
+      help: "1 for the node's current role",
+      labelNames: ["role"],
+      registers,
       collect() {
         const s = self.status();
         for (const role of roles) this.set({ role }, s?.role === role ? 1 : 0);
       },
     });
     new client.Gauge({
-      name: "raft_store_peer_lag_entries", help: "On the leader: entries each peer is behind",
-      labelNames: ["peer"], registers,
+      name: "raft_store_peer_lag_entries",
+      help: "On the leader: entries each peer is behind",
+      labelNames: ["peer"],
+      registers,
       collect() {
         this.reset();
         const s = self.status();

@@ -56,7 +56,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const metrics = new ServerMetrics(() => started?.status() ?? null);
   const storage = instrumentStorage(
     await openStorage(
-      config.storage === "memory" ? { kind: "memory" } : { kind: config.storage, dir: join(config.dataDir, "raft") },
+      config.storage === "memory"
+        ? { kind: "memory" }
+        : { kind: config.storage, dir: join(config.dataDir, "raft") },
     ),
     metrics,
   );
@@ -73,14 +75,18 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     for (const [id, address] of await membersToJoin(config)) members.set(id, address);
   }
   const store: KvStore = await openKvStateMachine(
-    config.state === "memory" ? { kind: "memory" } : { kind: "lmdb", dir: join(config.dataDir, "kv") },
+    config.state === "memory"
+      ? { kind: "memory" }
+      : { kind: "lmdb", dir: join(config.dataDir, "kv") },
   );
   const tls = readTls(config);
   const transport = createTcpTransport({
     localId: nodeId(config.id),
     clusterId: config.clusterId,
     listen: config.peer,
-    peers: new Map([...members].filter(([id]) => id !== config.id).map(([id, a]) => [nodeId(id), a])),
+    peers: new Map(
+      [...members].filter(([id]) => id !== config.id).map(([id, a]) => [nodeId(id), a]),
+    ),
     insecure: config.insecure,
     acceptUnknownPeers: true,
     logger,
@@ -100,7 +106,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     snapshots: { thresholdEntries: config.snapshotThreshold },
     logger,
   });
-  node.on("fatal", (error) => logger.error("raft node stopped on a fatal error", { error: error.message }));
+  node.on("fatal", (error) =>
+    logger.error("raft node stopped on a fatal error", { error: error.message }),
+  );
   node.on("leader-change", (leader, term) => logger.info("leader changed", { leader, term }));
   await node.start();
   started = node;
@@ -120,16 +128,31 @@ interface Parts {
 async function serve(config: ServerConfig, p: Parts): Promise<RunningServer> {
   const { node, store, metrics, logger } = p;
   const local = new LocalKv({
-    node, store, metrics, now: () => Date.now(), unsafeLocalReads: config.unsafeLocalReads,
+    node,
+    store,
+    metrics,
+    now: () => Date.now(),
+    unsafeLocalReads: config.unsafeLocalReads,
   });
   const forwarder = new Forwarder({ token: config.token, tls: config.tls, timeoutMs: 15_000 });
-  const service = new Service({ node, store, local, forwarder, unsafeLocalReads: config.unsafeLocalReads });
+  const service = new Service({
+    node,
+    store,
+    local,
+    forwarder,
+    unsafeLocalReads: config.unsafeLocalReads,
+  });
   let httpAddress: string | null = null;
   let httpApi: HttpApi | null = null;
   if (config.http !== null) {
     httpApi = new HttpApi({
-      service, metrics, logger, token: config.token, tls: p.tls,
-      valueBytesMax: defaultKvLimits.valueBytesMax, jsonBytesMax: 8 * 1024 * 1024,
+      service,
+      metrics,
+      logger,
+      token: config.token,
+      tls: p.tls,
+      valueBytesMax: defaultKvLimits.valueBytesMax,
+      jsonBytesMax: 8 * 1024 * 1024,
       health: () => health(node),
     });
     const { host, port } = parseHostPort(config.http, "--http");
@@ -139,20 +162,34 @@ async function serve(config: ServerConfig, p: Parts): Promise<RunningServer> {
   let respAddress: string | null = null;
   if (config.resp !== null) {
     respServer = createRespServer({
-      kv: service, admin: service, logger, metrics,
+      kv: service,
+      admin: service,
+      logger,
+      metrics,
       ...(config.token === null ? {} : { token: config.token }),
       ...(p.tls === null ? {} : { tls: p.tls }),
     });
     const { host, port } = parseHostPort(config.resp, "--resp");
     respAddress = formatAddress(host, await respServer.listen(host, port));
   }
-  const duties = startDuties(config.id, { http: httpAddress, resp: respAddress }, service, local, p);
+  const duties = startDuties(
+    config.id,
+    { http: httpAddress, resp: respAddress },
+    service,
+    local,
+    p,
+  );
   if (p.fresh && config.join !== null) {
     joinCluster(config, logger).catch((error: unknown) => {
       logger.error("joining the cluster failed", { error: String(error) });
     });
   }
-  logger.info("raft-store serving", { id: config.id, http: httpAddress, resp: respAddress, peer: config.peer });
+  logger.info("raft-store serving", {
+    id: config.id,
+    http: httpAddress,
+    resp: respAddress,
+    peer: config.peer,
+  });
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -168,13 +205,22 @@ async function serve(config: ServerConfig, p: Parts): Promise<RunningServer> {
   return { id: config.id, node, service, http: httpAddress, resp: respAddress, stop };
 }
 
-function health(node: RaftNode<KvResult>): { live: boolean; ready: boolean; detail: Record<string, unknown> } {
+function health(node: RaftNode<KvResult>): {
+  live: boolean;
+  ready: boolean;
+  detail: Record<string, unknown>;
+} {
   const s = node.status();
   const live = s.state === "running";
   return {
     live,
     ready: live && s.leaderId !== null,
-    detail: { id: String(s.id), role: s.role, leader: s.leaderId === null ? null : String(s.leaderId), term: s.term },
+    detail: {
+      id: String(s.id),
+      role: s.role,
+      leader: s.leaderId === null ? null : String(s.leaderId),
+      term: s.term,
+    },
   };
 }
 
@@ -193,18 +239,26 @@ function startDuties(
     if (registering || p.node.status().leaderId === null) return;
     if (p.store.get(directoryKey(id))?.value === want) return;
     registering = true;
-    service.register(id, endpoints)
-      .catch((error: unknown) => p.logger.debug("endpoint registration failed", { error: String(error) }))
-      .finally(() => { registering = false; });
+    service
+      .register(id, endpoints)
+      .catch((error: unknown) =>
+        p.logger.debug("endpoint registration failed", { error: String(error) }),
+      )
+      .finally(() => {
+        registering = false;
+      });
   }, registerIntervalMs);
   const sweep = setInterval(() => {
     if (sweeping || p.node.status().role !== "leader") return;
     const keys = p.store.expiredKeys(Date.now(), sweepKeysMax);
     if (keys.length === 0) return;
     sweeping = true;
-    local.propose({ kind: "sweep", keys, nowMs: Date.now() })
+    local
+      .propose({ kind: "sweep", keys, nowMs: Date.now() })
       .catch((error: unknown) => p.logger.debug("expiry sweep failed", { error: String(error) }))
-      .finally(() => { sweeping = false; });
+      .finally(() => {
+        sweeping = false;
+      });
   }, sweepIntervalMs);
   return {
     stop() {

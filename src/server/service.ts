@@ -64,7 +64,8 @@ export class Service implements KvApi, AdminApi {
   /** The leader's HTTP address, or UnavailableError (nothing was sent, nothing applied). */
   private leaderAddress(): string {
     const leader = this.p.node.leaderId;
-    if (leader === null) throw new UnavailableError("no leader is known (an election is under way)");
+    if (leader === null)
+      throw new UnavailableError("no leader is known (an election is under way)");
     const endpoints = lookupEndpoints(this.p.store, leader);
     if (endpoints?.http === undefined || endpoints.http === null) {
       throw new UnavailableError(`the HTTP address of leader ${leader} is not known here yet`);
@@ -103,7 +104,8 @@ export class Service implements KvApi, AdminApi {
   }
 
   get(keys: readonly string[], level: ReadConsistency): Promise<GetResponse> {
-    if (level === ReadConsistency.Stale || this.p.unsafeLocalReads) return this.p.local.get(keys, level);
+    if (level === ReadConsistency.Stale || this.p.unsafeLocalReads)
+      return this.p.local.get(keys, level);
     return this.route("get", [keys, level], () => this.p.local.get(keys, level));
   }
 
@@ -134,12 +136,15 @@ export class Service implements KvApi, AdminApi {
     const status = this.p.node.status();
     const conf = this.p.node.configuration();
     const peers = new Map(status.peers.map((p) => [p.id as number, p]));
-    const ids = [...new Set([...conf.voters, ...conf.votersOutgoing, ...conf.learners])].sort((a, b) => a - b);
+    const ids = [...new Set([...conf.voters, ...conf.votersOutgoing, ...conf.learners])].sort(
+      (a, b) => a - b,
+    );
     const members = ids.map((id): MemberView => {
       const endpoints = lookupEndpoints(this.p.store, id);
       const peer = peers.get(id);
       const self = id === status.id;
-      const match = self && status.role === "leader" ? status.lastIndex : (peer?.matchIndex ?? null);
+      const match =
+        self && status.role === "leader" ? status.lastIndex : (peer?.matchIndex ?? null);
       return {
         id: String(id),
         address: conf.addresses?.[String(id)] ?? "",
@@ -191,7 +196,8 @@ export class Service implements KvApi, AdminApi {
     const args = idText === undefined ? [] : [idText];
     return this.route("admin.transferLeader", args, async () => {
       const leader = await this.p.node.transferLeadership(
-        idText === undefined ? undefined : parseMemberId(idText));
+        idText === undefined ? undefined : parseMemberId(idText),
+      );
       return { leader: String(leader) };
     });
   }
@@ -205,30 +211,45 @@ export class Service implements KvApi, AdminApi {
 
   /** Runs a forwarded request here, after checking its arguments (they come off the network). */
   callLocal(method: unknown, args: unknown): Promise<unknown> {
-    if (!Array.isArray(args)) return Promise.reject(new InvalidRequestError("args must be an array"));
+    if (!Array.isArray(args))
+      return Promise.reject(new InvalidRequestError("args must be an array"));
     const local = this.p.local;
     const a = args as unknown[];
     switch (method) {
-      case "put": return local.put(putRequest(a[0]));
-      case "delete": return local.delete(keyList(a[0]), a[1] === undefined ? undefined : writeSession(a[1]));
-      case "txn": return local.txn(txnRequest(a[0]));
-      case "incrBy": return local.incrBy(userKey(a[0]), int64(a[1], "increment"));
-      case "expire": return local.expire(userKey(a[0]), a[1] === null ? null : positive(a[1]));
-      case "get": return local.get(keyList(a[0]), consistency(a[1]));
-      case "range": return local.range(rangeRequest(a[0]));
-      case "register": return this.registerLocal(parseMemberId(String(a[0])), str(a[1], "endpoints"));
-      case "admin.addMember": return this.requireLeader(() => this.addMember(addMemberRequest(a[0])));
-      case "admin.promote": return this.requireLeader(() => this.promote(str(a[0], "id")));
-      case "admin.removeMember": return this.requireLeader(() => this.removeMember(str(a[0], "id")));
+      case "put":
+        return local.put(putRequest(a[0]));
+      case "delete":
+        return local.delete(keyList(a[0]), a[1] === undefined ? undefined : writeSession(a[1]));
+      case "txn":
+        return local.txn(txnRequest(a[0]));
+      case "incrBy":
+        return local.incrBy(userKey(a[0]), int64(a[1], "increment"));
+      case "expire":
+        return local.expire(userKey(a[0]), a[1] === null ? null : positive(a[1]));
+      case "get":
+        return local.get(keyList(a[0]), consistency(a[1]));
+      case "range":
+        return local.range(rangeRequest(a[0]));
+      case "register":
+        return this.registerLocal(parseMemberId(String(a[0])), str(a[1], "endpoints"));
+      case "admin.addMember":
+        return this.requireLeader(() => this.addMember(addMemberRequest(a[0])));
+      case "admin.promote":
+        return this.requireLeader(() => this.promote(str(a[0], "id")));
+      case "admin.removeMember":
+        return this.requireLeader(() => this.removeMember(str(a[0], "id")));
       case "admin.transferLeader":
-        return this.requireLeader(() => this.transferLeader(a[0] === undefined ? undefined : str(a[0], "id")));
+        return this.requireLeader(() =>
+          this.transferLeader(a[0] === undefined ? undefined : str(a[0], "id")),
+        );
       default:
         return Promise.reject(new InvalidRequestError(`unknown method ${JSON.stringify(method)}`));
     }
   }
 
   private requireLeader<T>(run: () => Promise<T>): Promise<T> {
-    if (!this.isLeader()) return Promise.reject(new UnavailableError("this member is no longer the leader"));
+    if (!this.isLeader())
+      return Promise.reject(new UnavailableError("this member is no longer the leader"));
     return run();
   }
 }

@@ -142,11 +142,15 @@ export function putRequest(value: unknown): PutRequest {
 export function rangeRequest(value: unknown): RangeRequest {
   if (!isObject(value)) throw new InvalidRequestError("a range must be an object");
   const prefix = str(value.prefix ?? "", "prefix");
-  const after = value.after === null || value.after === undefined ? null : str(value.after, "after");
+  const after =
+    value.after === null || value.after === undefined ? null : str(value.after, "after");
   const limit = nonNegativeInteger(value.limit, "limit");
   if (limit < 1) throw new InvalidRequestError("limit must be at least 1");
   return {
-    prefix, after, limit, consistency: consistency(value.consistency),
+    prefix,
+    after,
+    limit,
+    consistency: consistency(value.consistency),
     keysOnly: value.keysOnly === true,
   };
 }

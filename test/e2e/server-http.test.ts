@@ -32,7 +32,11 @@ async function leaderAndFollower(): Promise<{ leader: number; follower: number }
   return { leader, follower };
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | null>, ms = 15_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | null>,
+  ms = 15_000,
+): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown = null;
   while (Date.now() < end) {
@@ -107,51 +111,89 @@ describe("key-value routes", () => {
   });
 
   test("a prefix scan returns keys in order with a limit, and says when more follow", async () => {
-    for (const k of ["scan/c", "scan/a", "scan/b", "scan/d"]) await client(1).request("PUT", keyPath(k), k);
+    for (const k of ["scan/c", "scan/a", "scan/b", "scan/d"])
+      await client(1).request("PUT", keyPath(k), k);
     const page = await client(2).json<{ entries: { key: string; value: string }[]; more: boolean }>(
-      "GET", "/v1/kv?prefix=scan/&limit=3");
-    assert.deepEqual(page.entries.map((e) => e.key), ["scan/a", "scan/b", "scan/c"]);
+      "GET",
+      "/v1/kv?prefix=scan/&limit=3",
+    );
+    assert.deepEqual(
+      page.entries.map((e) => e.key),
+      ["scan/a", "scan/b", "scan/c"],
+    );
     assert.equal(page.more, true);
     const rest = await client(3).json<{ entries: { key: string }[]; more: boolean }>(
-      "GET", "/v1/kv?prefix=scan/&limit=3&after=scan/c");
-    assert.deepEqual(rest.entries.map((e) => e.key), ["scan/d"]);
+      "GET",
+      "/v1/kv?prefix=scan/&limit=3&after=scan/c",
+    );
+    assert.deepEqual(
+      rest.entries.map((e) => e.key),
+      ["scan/d"],
+    );
     assert.equal(rest.more, false);
     const all = await client(1).json<{ entries: { key: string }[] }>("GET", "/v1/kv?limit=100000");
-    assert.ok(all.entries.every((e) => !e.key.startsWith("\u0000")), "the member directory stays hidden");
+    assert.ok(
+      all.entries.every((e) => !e.key.startsWith("\u0000")),
+      "the member directory stays hidden",
+    );
   });
 
   test("a transaction is a compare-and-set: it applies once from the same expected value", async () => {
     await client(1).request("PUT", keyPath("cas"), "0");
-    const cas = { compare: [{ key: "cas", value: "0" }], success: [{ op: "put", key: "cas", value: "1" }],
-      failure: [{ op: "get", key: "cas" }] };
-    const first = await client(2).json<{ succeeded: boolean; index: number }>("POST", "/v1/txn", cas);
+    const cas = {
+      compare: [{ key: "cas", value: "0" }],
+      success: [{ op: "put", key: "cas", value: "1" }],
+      failure: [{ op: "get", key: "cas" }],
+    };
+    const first = await client(2).json<{ succeeded: boolean; index: number }>(
+      "POST",
+      "/v1/txn",
+      cas,
+    );
     assert.equal(first.succeeded, true);
     const second = await client(3).json<{ succeeded: boolean; results: { value?: string }[] }>(
-      "POST", "/v1/txn", cas);
+      "POST",
+      "/v1/txn",
+      cas,
+    );
     assert.equal(second.succeeded, false);
     assert.equal(second.results[0]?.value, "1");
     const absent = await client(1).json<{ succeeded: boolean }>("POST", "/v1/txn", {
-      compare: [{ key: "fresh", absent: true }], success: [{ op: "put", key: "fresh", value: "y" }] });
+      compare: [{ key: "fresh", absent: true }],
+      success: [{ op: "put", key: "fresh", value: "y" }],
+    });
     assert.equal(absent.succeeded, true);
     const get = await client(1).request("GET", keyPath("fresh"));
     const modIndex = Number(get.headers["x-raft-mod-index"]);
     const byIndex = await client(2).json<{ succeeded: boolean }>("POST", "/v1/txn", {
-      compare: [{ key: "fresh", modIndex }], success: [{ op: "delete", key: "fresh" }] });
+      compare: [{ key: "fresh", modIndex }],
+      success: [{ op: "delete", key: "fresh" }],
+    });
     assert.equal(byIndex.succeeded, true);
   });
 
   test("a write retried in its session is answered once and not applied twice", async () => {
     const { follower } = await leaderAndFollower();
     const put = (id: number, value: string, clientId: string, sequence: number) =>
-      client(id).requestWithHeaders("PUT", keyPath("once"), value,
-        { "x-raft-client-id": clientId, "x-raft-sequence": String(sequence) });
+      client(id).requestWithHeaders("PUT", keyPath("once"), value, {
+        "x-raft-client-id": clientId,
+        "x-raft-sequence": String(sequence),
+      });
     const first = await put(follower, "v1", "client-a", 1);
     assert.equal(first.status, 200, first.body.toString());
     assert.equal((await put(1, "other", "client-b", 1)).status, 200);
     const retry = await put(follower, "v1", "client-a", 1);
     assert.equal(retry.status, 200);
-    assert.deepEqual(JSON.parse(retry.body.toString()), JSON.parse(first.body.toString()), "the first answer again");
-    assert.equal((await client(2).request("GET", keyPath("once"))).body.toString(), "other", "not applied twice");
+    assert.deepEqual(
+      JSON.parse(retry.body.toString()),
+      JSON.parse(first.body.toString()),
+      "the first answer again",
+    );
+    assert.equal(
+      (await client(2).request("GET", keyPath("once"))).body.toString(),
+      "other",
+      "not applied twice",
+    );
     const stale = await put(follower, "v0", "client-a", 0);
     assert.equal(stale.status, 400);
     assert.equal((await put(follower, "v2", "client-a", 2)).status, 200);
@@ -166,11 +208,19 @@ describe("key-value routes", () => {
   test("a key with a TTL expires on every member", async () => {
     await client(1).request("PUT", `${keyPath("ttl")}?ttlMs=300`, "short");
     assert.equal((await client(2).request("GET", keyPath("ttl"))).status, 200);
-    await eventually("expiry", async () => {
-      const statuses = await Promise.all([1, 2, 3].map(async (id) =>
-        (await client(id).request("GET", `${keyPath("ttl")}?consistency=stale`)).status));
-      return statuses.every((s) => s === 404) ? true : null;
-    }, 5000);
+    await eventually(
+      "expiry",
+      async () => {
+        const statuses = await Promise.all(
+          [1, 2, 3].map(
+            async (id) =>
+              (await client(id).request("GET", `${keyPath("ttl")}?consistency=stale`)).status,
+          ),
+        );
+        return statuses.every((s) => s === 404) ? true : null;
+      },
+      5000,
+    );
   });
 });
 
@@ -179,7 +229,13 @@ describe("bad input gets clear errors and the server keeps serving", () => {
     const cases: [string, string, string | undefined, number, string][] = [
       ["POST", "/v1/txn", "{not json", 400, "INVALID_REQUEST"],
       ["POST", "/v1/txn", JSON.stringify({ compare: [{ key: "a" }] }), 400, "INVALID_REQUEST"],
-      ["POST", "/v1/txn", JSON.stringify({ success: [{ op: "explode", key: "a" }] }), 400, "INVALID_REQUEST"],
+      [
+        "POST",
+        "/v1/txn",
+        JSON.stringify({ success: [{ op: "explode", key: "a" }] }),
+        400,
+        "INVALID_REQUEST",
+      ],
       ["POST", "/v1/txn", JSON.stringify([1, 2]), 400, "INVALID_REQUEST"],
       ["PUT", keyPath("\u0000node/1"), "x", 400, "INVALID_REQUEST"],
       ["PUT", "/v1/kv/%E0%A4%A", "x", 400, "INVALID_REQUEST"],
@@ -209,9 +265,13 @@ describe("bad input gets clear errors and the server keeps serving", () => {
 
   test("garbage on the HTTP port closes that connection only", async () => {
     const reply = await new Promise<string>((resolve) => {
-      const socket = net.connect(cluster.member(1).httpPort, "127.0.0.1", () => socket.write("\x00\x01garbage\r\n\r\n"));
+      const socket = net.connect(cluster.member(1).httpPort, "127.0.0.1", () =>
+        socket.write("\x00\x01garbage\r\n\r\n"),
+      );
       let text = "";
-      socket.on("data", (d) => { text += d.toString(); });
+      socket.on("data", (d) => {
+        text += d.toString();
+      });
       socket.on("close", () => resolve(text));
       socket.on("error", () => resolve(text));
     });
@@ -226,8 +286,14 @@ describe("operations", () => {
       assert.equal((await client(id).request("GET", "/health")).status, 200);
       assert.equal((await client(id).request("GET", "/ready")).status, 200);
       const metrics = (await client(id).request("GET", "/metrics")).body.toString();
-      for (const name of ["raft_store_term", "raft_store_commit_index", "raft_store_applied_index",
-        "raft_store_role", "raft_store_proposal_duration_seconds", "raft_store_log_fsync_duration_seconds"]) {
+      for (const name of [
+        "raft_store_term",
+        "raft_store_commit_index",
+        "raft_store_applied_index",
+        "raft_store_role",
+        "raft_store_proposal_duration_seconds",
+        "raft_store_log_fsync_duration_seconds",
+      ]) {
         assert.match(metrics, new RegExp(`^${name}`, "m"), `${name} on member ${id}`);
       }
     }
@@ -242,7 +308,14 @@ describe("operations", () => {
     const view = await client(leader).json<ClusterView>("GET", "/v1/cluster");
     assert.equal(view.leader, String(leader));
     assert.ok(view.term >= 1);
-    assert.deepEqual(view.members.map((m) => [m.id, m.role]), [["1", "voter"], ["2", "voter"], ["3", "voter"]]);
+    assert.deepEqual(
+      view.members.map((m) => [m.id, m.role]),
+      [
+        ["1", "voter"],
+        ["2", "voter"],
+        ["3", "voter"],
+      ],
+    );
     for (const m of view.members) {
       assert.equal(m.http, cluster.http(Number(m.id)));
       assert.equal(m.resp, cluster.resp(Number(m.id)));
@@ -252,7 +325,9 @@ describe("operations", () => {
 
   test("leadership moves on request, and a snapshot can be taken on any member", async () => {
     const { leader, follower } = await leaderAndFollower();
-    const moved = await client(leader).json<{ leader: string }>("POST", "/v1/cluster/leader", { id: String(follower) });
+    const moved = await client(leader).json<{ leader: string }>("POST", "/v1/cluster/leader", {
+      id: String(follower),
+    });
     assert.equal(moved.leader, String(follower));
     assert.equal(await cluster.waitLeader(), follower);
     const snap = await client(leader).json<{ index: number }>("POST", "/v1/cluster/snapshot");
@@ -262,17 +337,25 @@ describe("operations", () => {
   test("a fourth server joins through a follower, becomes a voter, and is removed again", async () => {
     const { follower } = await leaderAndFollower();
     await cluster.join(4, follower);
-    const view = await eventually("member 4 to be a voter", async () => {
-      const v = await client(1).json<ClusterView>("GET", "/v1/cluster");
-      return v.members.some((m) => m.id === "4" && m.role === "voter") ? v : null;
-    }, 30_000);
+    const view = await eventually(
+      "member 4 to be a voter",
+      async () => {
+        const v = await client(1).json<ClusterView>("GET", "/v1/cluster");
+        return v.members.some((m) => m.id === "4" && m.role === "voter") ? v : null;
+      },
+      30_000,
+    );
     assert.equal(view.members.length, 4);
     // Until member 4 has applied the directory it answers 503 (not applied): retry.
     await eventually("a write through member 4", async () =>
-      (await client(4).request("PUT", keyPath("from-4"), "joined")).status === 200 ? true : null);
+      (await client(4).request("PUT", keyPath("from-4"), "joined")).status === 200 ? true : null,
+    );
     assert.equal((await client(2).request("GET", keyPath("from-4"))).body.toString(), "joined");
     const removed = await client(2).json<ClusterView>("DELETE", "/v1/cluster/members/4");
-    assert.deepEqual(removed.members.map((m) => m.id), ["1", "2", "3"]);
+    assert.deepEqual(
+      removed.members.map((m) => m.id),
+      ["1", "2", "3"],
+    );
     await cluster.kill(4, "SIGTERM");
   });
 });
@@ -288,16 +371,27 @@ describe("the raft-store command", () => {
     assert.equal(await run("put", "cli/a", "1", ...endpoint), "OK");
     assert.equal(await run("get", "cli/a", ...endpoint), "1");
     assert.match(await run("scan", "--prefix", "cli/", ...endpoint), /^cli\/a\t1$/m);
-    const txn = JSON.parse(await run("txn", JSON.stringify({
-      compare: [{ key: "cli/a", value: "1" }], success: [{ op: "put", key: "cli/a", value: "2" }] }),
-      "--json", ...endpoint)) as { succeeded: boolean };
+    const txn = JSON.parse(
+      await run(
+        "txn",
+        JSON.stringify({
+          compare: [{ key: "cli/a", value: "1" }],
+          success: [{ op: "put", key: "cli/a", value: "2" }],
+        }),
+        "--json",
+        ...endpoint,
+      ),
+    ) as { succeeded: boolean };
     assert.equal(txn.succeeded, true);
     assert.equal(await run("del", "cli/a", ...endpoint), "deleted");
     const status = await run("status", ...endpoint);
     assert.match(status, /^leader \d+ +term \d+/);
     assert.match(status, /LAG/);
     assert.equal(status.split("\n").filter((l) => /^\d+ +voter/.test(l)).length, 3);
-    assert.ok(!/ - +- *$/m.test(status.split("\n").slice(2).join("\n")), `lag shown for every member:\n${status}`);
+    assert.ok(
+      !/ - +- *$/m.test(status.split("\n").slice(2).join("\n")),
+      `lag shown for every member:\n${status}`,
+    );
     await assert.rejects(run("get", "cli/missing", ...endpoint), /404 NOT_FOUND/);
   });
 });

@@ -96,7 +96,10 @@ test("SCAN with MATCH and COUNT visits every key once, KEYS filters by pattern",
     stream.on("error", reject);
   });
   assert.deepEqual([...seen].sort(), keys);
-  assert.deepEqual((await follower.keys("scan:1?")).sort(), keys.filter((k) => /^scan:1\d$/.test(k)));
+  assert.deepEqual(
+    (await follower.keys("scan:1?")).sort(),
+    keys.filter((k) => /^scan:1\d$/.test(k)),
+  );
 });
 
 test("pipelined commands are answered in order", async () => {
@@ -135,14 +138,21 @@ test("unknown commands, wrong arity, garbage and truncated input get -ERR; the s
   await assert.rejects(follower.call("NOSUCHCOMMAND", "x"), /unknown command/);
   await assert.rejects(follower.call("GET"), /wrong number of arguments/);
   const port = Number(cluster.resp(2).split(":")[1]);
-  for (const garbage of ["*2\r\n$3\r\nGET\r\n$-5\r\n", "*abc\r\n", "$3\r\nfoo\r\n", "*1\r\n$3\r\nGE"]) {
+  for (const garbage of [
+    "*2\r\n$3\r\nGET\r\n$-5\r\n",
+    "*abc\r\n",
+    "$3\r\nfoo\r\n",
+    "*1\r\n$3\r\nGE",
+  ]) {
     const reply = await new Promise<string>((resolve) => {
       const socket = net.connect(port, "127.0.0.1", () => {
         socket.write(garbage);
         setTimeout(() => socket.end(), 200);
       });
       let text = "";
-      socket.on("data", (d) => { text += d.toString(); });
+      socket.on("data", (d) => {
+        text += d.toString();
+      });
       socket.on("close", () => resolve(text));
       socket.on("error", () => resolve(text));
     });

@@ -17,20 +17,38 @@ const fixtures = fileURLToPath(new URL("../../../test/fixtures/tls/", import.met
 const ca = readFileSync(`${fixtures}ca.crt`);
 const token = "s3cret-token";
 const cluster = new ProcessCluster({
-  size: 3, tickMs: 50, httpsCa: ca, token,
-  flags: ["--tls-cert", `${fixtures}node-1.crt`, "--tls-key", `${fixtures}node-1.key`,
-    "--tls-ca", `${fixtures}ca.crt`, "--token", token],
+  size: 3,
+  tickMs: 50,
+  httpsCa: ca,
+  token,
+  flags: [
+    "--tls-cert",
+    `${fixtures}node-1.crt`,
+    "--tls-key",
+    `${fixtures}node-1.key`,
+    "--tls-ca",
+    `${fixtures}ca.crt`,
+    "--token",
+    token,
+  ],
 });
 const clients: Redis[] = [];
 
-function request(id: number, method: string, path: string, body?: string, auth = true):
-  Promise<{ status: number; body: string }> {
+function request(
+  id: number,
+  method: string,
+  path: string,
+  body?: string,
+  auth = true,
+): Promise<{ status: number; body: string }> {
   const [host, port] = cluster.http(id).split(":");
   const headers: Record<string, string> = auth ? { authorization: `Bearer ${token}` } : {};
   return new Promise((resolve, reject) => {
     const req = https.request({ host, port: Number(port), method, path, ca, headers }, (res) => {
       let text = "";
-      res.on("data", (d: Buffer) => { text += d.toString(); });
+      res.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
     req.on("error", reject);
@@ -69,9 +87,13 @@ test("HTTP without the token or with a wrong one is 401; health stays open", asy
 test("a plaintext HTTP client gets no answer from the TLS port", async () => {
   const port = Number(cluster.http(leader).split(":")[1]);
   const reply = await new Promise<string>((resolve) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.write("GET /health HTTP/1.1\r\nhost: x\r\n\r\n"));
+    const socket = net.connect(port, "127.0.0.1", () =>
+      socket.write("GET /health HTTP/1.1\r\nhost: x\r\n\r\n"),
+    );
     let text = "";
-    socket.on("data", (d) => { text += d.toString("latin1"); });
+    socket.on("data", (d) => {
+      text += d.toString("latin1");
+    });
     socket.on("close", () => resolve(text));
     socket.on("error", () => resolve(text));
     setTimeout(() => socket.destroy(), 1000);
@@ -95,10 +117,22 @@ function rawTls(id: number, payload: string): Promise<string> {
 }
 
 test("RESP over TLS needs AUTH with the token", async () => {
-  assert.match(await rawTls(follower, "*2\r\n$3\r\nGET\r\n$6\r\nsecure\r\n*1\r\n$4\r\nPING\r\n"), /^-NOAUTH/);
-  assert.match(await rawTls(follower, "*2\r\n$4\r\nAUTH\r\n$4\r\nnope\r\n*1\r\n$4\r\nPING\r\n"), /^-WRONGPASS/);
+  assert.match(
+    await rawTls(follower, "*2\r\n$3\r\nGET\r\n$6\r\nsecure\r\n*1\r\n$4\r\nPING\r\n"),
+    /^-NOAUTH/,
+  );
+  assert.match(
+    await rawTls(follower, "*2\r\n$4\r\nAUTH\r\n$4\r\nnope\r\n*1\r\n$4\r\nPING\r\n"),
+    /^-WRONGPASS/,
+  );
   const [host, port] = cluster.resp(follower).split(":");
-  const authed = new Redis({ host, port: Number(port), tls: { ca }, password: token, maxRetriesPerRequest: 1 });
+  const authed = new Redis({
+    host,
+    port: Number(port),
+    tls: { ca },
+    password: token,
+    maxRetriesPerRequest: 1,
+  });
   clients.push(authed);
   assert.equal(await authed.get("secure"), "yes");
   assert.equal(await authed.set("over-tls", "1"), "OK");

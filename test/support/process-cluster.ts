@@ -47,7 +47,11 @@ export interface ProcessClusterOptions {
 }
 
 /** GET a member's JSON over HTTP or HTTPS (with the cluster's CA and token). */
-function getJson(url: string, ca: Buffer | undefined, token: string | undefined): Promise<{ status: number; body: unknown }> {
+function getJson(
+  url: string,
+  ca: Buffer | undefined,
+  token: string | undefined,
+): Promise<{ status: number; body: unknown }> {
   const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
   const get = url.startsWith("https:") ? https.get : http.get;
   return new Promise((resolve, reject) => {
@@ -56,7 +60,10 @@ function getJson(url: string, ca: Buffer | undefined, token: string | undefined)
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
         try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) });
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString()),
+          });
         } catch (error) {
           reject(error);
         }
@@ -78,15 +85,30 @@ export class ProcessCluster {
     this.root = this.o.root ?? (await mkdtemp(join(tmpdir(), "raft-store-proc-")));
     const ports = await freePorts(this.o.size * 3);
     for (let id = 1; id <= this.o.size; id++) {
-      const [peerPort, httpPort, respPort] = ports.slice((id - 1) * 3, id * 3) as [number, number, number];
+      const [peerPort, httpPort, respPort] = ports.slice((id - 1) * 3, id * 3) as [
+        number,
+        number,
+        number,
+      ];
       const advertisedPeer = this.o.peerAddress?.(id, peerPort) ?? `127.0.0.1:${peerPort}`;
       const dir = join(this.root, `n${id}`);
       mkdirSync(dir, { recursive: true });
-      this.members.set(id, { id, dir, peerPort, httpPort, respPort, advertisedPeer, process: null, paused: false });
+      this.members.set(id, {
+        id,
+        dir,
+        peerPort,
+        httpPort,
+        respPort,
+        advertisedPeer,
+        process: null,
+        paused: false,
+      });
     }
     const founders = this.o.founders ?? this.o.size;
     for (let id = 1; id <= founders; id++) this.launch(id);
-    await Promise.all([...this.members.values()].filter((m) => m.id <= founders).map((m) => this.waitHttp(m.id)));
+    await Promise.all(
+      [...this.members.values()].filter((m) => m.id <= founders).map((m) => this.waitHttp(m.id)),
+    );
   }
 
   get scheme(): "http" | "https" {
@@ -110,16 +132,37 @@ export class ProcessCluster {
   private serveArgs(id: number, via: string | null): string[] {
     const m = this.member(id);
     const founders = this.o.founders ?? this.o.size;
-    const cluster = [...this.members.values()].filter((x) => x.id <= founders)
-      .map((x) => `${x.id}=${x.advertisedPeer}`).join(",");
+    const cluster = [...this.members.values()]
+      .filter((x) => x.id <= founders)
+      .map((x) => `${x.id}=${x.advertisedPeer}`)
+      .join(",");
     return [
-      mainScript, "serve", "--id", String(id), "--data", m.dir,
-      "--peer", `127.0.0.1:${m.peerPort}`, "--advertise-peer", m.advertisedPeer,
-      "--http", `127.0.0.1:${m.httpPort}`, "--resp", `127.0.0.1:${m.respPort}`,
+      mainScript,
+      "serve",
+      "--id",
+      String(id),
+      "--data",
+      m.dir,
+      "--peer",
+      `127.0.0.1:${m.peerPort}`,
+      "--advertise-peer",
+      m.advertisedPeer,
+      "--http",
+      `127.0.0.1:${m.httpPort}`,
+      "--resp",
+      `127.0.0.1:${m.respPort}`,
       ...(via === null ? ["--initial-cluster", cluster] : ["--join", via]),
-      "--tick-ms", String(this.o.tickMs ?? 50), "--election-ticks", String(this.o.electionTicks ?? 10),
-      "--storage", this.o.storage ?? "wal", "--state", this.o.state ?? "lmdb",
-      "--log-level", "info", ...(this.o.flags ?? []),
+      "--tick-ms",
+      String(this.o.tickMs ?? 50),
+      "--election-ticks",
+      String(this.o.electionTicks ?? 10),
+      "--storage",
+      this.o.storage ?? "wal",
+      "--state",
+      this.o.state ?? "lmdb",
+      "--log-level",
+      "info",
+      ...(this.o.flags ?? []),
     ];
   }
 
@@ -176,9 +219,14 @@ export class ProcessCluster {
   async waitHttp(id: number, ms = 20_000): Promise<void> {
     const end = Date.now() + ms;
     while (Date.now() < end) {
-      if (this.member(id).process === null) throw new Error(`member ${id} exited; see ${this.member(id).dir}/server.log`);
+      if (this.member(id).process === null)
+        throw new Error(`member ${id} exited; see ${this.member(id).dir}/server.log`);
       try {
-        const response = await getJson(`${this.scheme}://${this.http(id)}/health`, this.o.httpsCa, this.o.token);
+        const response = await getJson(
+          `${this.scheme}://${this.http(id)}/health`,
+          this.o.httpsCa,
+          this.o.token,
+        );
         if (response.status === 200) return;
       } catch {
         // not listening yet
@@ -192,15 +240,25 @@ export class ProcessCluster {
   async waitLeader(ms = 20_000): Promise<number> {
     const end = Date.now() + ms;
     while (Date.now() < end) {
-      const views = await Promise.all([...this.members.values()].filter((m) => m.process !== null && !m.paused)
-        .map(async (m) => {
-          try {
-            const response = await getJson(`${this.scheme}://${this.http(m.id)}/v1/cluster`, this.o.httpsCa, this.o.token);
-            return response.body as { leader: string | null; members: { id: string; http: string | null }[] };
-          } catch {
-            return null;
-          }
-        }));
+      const views = await Promise.all(
+        [...this.members.values()]
+          .filter((m) => m.process !== null && !m.paused)
+          .map(async (m) => {
+            try {
+              const response = await getJson(
+                `${this.scheme}://${this.http(m.id)}/v1/cluster`,
+                this.o.httpsCa,
+                this.o.token,
+              );
+              return response.body as {
+                leader: string | null;
+                members: { id: string; http: string | null }[];
+              };
+            } catch {
+              return null;
+            }
+          }),
+      );
       const leaders = new Set(views.map((v) => v?.leader ?? null));
       const leader = views[0]?.leader ?? null;
       const registered = views.every((v) => v?.members.find((x) => x.id === leader)?.http != null);
@@ -213,6 +271,7 @@ export class ProcessCluster {
 
   async stop(): Promise<void> {
     await Promise.all([...this.members.keys()].map((id) => this.kill(id, "SIGTERM")));
-    if (this.o.keepData !== true && this.o.root === undefined) await rm(this.root, { recursive: true, force: true });
+    if (this.o.keepData !== true && this.o.root === undefined)
+      await rm(this.root, { recursive: true, force: true });
   }
 }

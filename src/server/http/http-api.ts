@@ -20,7 +20,13 @@ import {
   writeSession,
 } from "../validate.js";
 import {
-  NotFoundError, parseJson, readBody, sendError, sendJson, statusFor, utf8,
+  NotFoundError,
+  parseJson,
+  readBody,
+  sendError,
+  sendJson,
+  statusFor,
+  utf8,
 } from "./http-util.js";
 
 export interface HttpApiOptions {
@@ -44,12 +50,14 @@ export class HttpApi {
   constructor(private readonly o: HttpApiOptions) {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.handle(req, res).catch((error: unknown) => {
-        if (statusFor(error) === 500) this.o.logger.error("http request failed", { error: String(error) });
+        if (statusFor(error) === 500)
+          this.o.logger.error("http request failed", { error: String(error) });
         this.o.metrics.request("http", "error");
         sendError(res, error);
       });
     };
-    this.server = o.tls === null ? http.createServer(handler) : https.createServer({ ...o.tls }, handler);
+    this.server =
+      o.tls === null ? http.createServer(handler) : https.createServer({ ...o.tls }, handler);
     this.server.keepAliveTimeout = 65_000;
     this.server.on("clientError", (_error, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
@@ -81,7 +89,8 @@ export class HttpApi {
     const path = mark < 0 ? target : target.slice(0, mark);
     const params = new URLSearchParams(mark < 0 ? "" : target.slice(mark + 1));
     const method = req.method ?? "GET";
-    if (path === "/health" || path === "/ready" || path === "/metrics") return this.probe(path, res);
+    if (path === "/health" || path === "/ready" || path === "/metrics")
+      return this.probe(path, res);
     this.authorize(req);
     if (path.startsWith("/v1/kv/")) return this.key(method, rawKey(path), params, req, res);
     if (path === "/v1/kv" && method === "GET") return this.list(params, res);
@@ -89,7 +98,10 @@ export class HttpApi {
       const body = parseJson(await readBody(req, this.o.jsonBytesMax), "transaction");
       const txn = txnRequest(body);
       const session = sessionFrom(req);
-      return this.ok(res, await this.o.service.txn(session === undefined ? txn : { ...txn, session }));
+      return this.ok(
+        res,
+        await this.o.service.txn(session === undefined ? txn : { ...txn, session }),
+      );
     }
     if (path === internalCallPath && method === "POST") return this.internal(req, res);
     if (path.startsWith("/v1/cluster")) return this.cluster(method, path, req, res);
@@ -121,7 +133,11 @@ export class HttpApi {
   }
 
   private async key(
-    method: string, key: string, params: Params, req: http.IncomingMessage, res: http.ServerResponse,
+    method: string,
+    key: string,
+    params: Params,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
   ): Promise<void> {
     const service = this.o.service;
     switch (method) {
@@ -148,7 +164,10 @@ export class HttpApi {
         const ttlMs = ttl === null ? undefined : ttlFrom(ttl);
         const session = sessionFrom(req);
         const put = await service.put({
-          key, value, ...(ttlMs === undefined ? {} : { ttlMs }), ...(session === undefined ? {} : { session }),
+          key,
+          value,
+          ...(ttlMs === undefined ? {} : { ttlMs }),
+          ...(session === undefined ? {} : { session }),
         });
         return this.ok(res, { index: put.index, prevValue: put.prevValue });
       }
@@ -186,7 +205,10 @@ export class HttpApi {
   }
 
   private async cluster(
-    method: string, path: string, req: http.IncomingMessage, res: http.ServerResponse,
+    method: string,
+    path: string,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
   ): Promise<void> {
     const service = this.o.service;
     const json = async (): Promise<unknown> => {
@@ -206,10 +228,12 @@ export class HttpApi {
     }
     if (path === "/v1/cluster/leader" && method === "POST") {
       const body = await json();
-      const id = isObject(body) && body.id !== undefined && body.id !== null ? String(body.id) : undefined;
+      const id =
+        isObject(body) && body.id !== undefined && body.id !== null ? String(body.id) : undefined;
       return this.ok(res, await service.transferLeader(id));
     }
-    if (path === "/v1/cluster/snapshot" && method === "POST") return this.ok(res, await service.snapshot());
+    if (path === "/v1/cluster/snapshot" && method === "POST")
+      return this.ok(res, await service.snapshot());
     throw new NotFoundError(`no route ${method} ${path}`);
   }
 }
@@ -242,4 +266,3 @@ function ttlFrom(text: string): number {
   if (ttl === 0) throw new InvalidRequestError("ttlMs must be positive");
   return ttl;
 }
-

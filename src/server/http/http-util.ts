@@ -7,11 +7,26 @@ import { TooLargeError } from "../api.js";
 import { InvalidRequestError } from "../api.js";
 
 /** Codes of errors that mean the request was malformed or over a limit. */
-const badRequestCodes = new Set(["INVALID_REQUEST", "INVALID_COMMAND", "INVALID_READ", "BAD_CONFIG"]);
-const tooLargeCodes = new Set(["TOO_LARGE", "KEY_TOO_LARGE", "VALUE_TOO_LARGE", "TOO_MANY_TXN_OPS"]);
+const badRequestCodes = new Set([
+  "INVALID_REQUEST",
+  "INVALID_COMMAND",
+  "INVALID_READ",
+  "BAD_CONFIG",
+]);
+const tooLargeCodes = new Set([
+  "TOO_LARGE",
+  "KEY_TOO_LARGE",
+  "VALUE_TOO_LARGE",
+  "TOO_MANY_TXN_OPS",
+]);
 const notAppliedCodes = new Set(["NOT_LEADER", "UNAVAILABLE", "PROPOSAL_DROPPED"]);
 const conflictCodes = new Set([
-  "NOT_INTEGER", "OVERFLOW", "TRANSFER_REJECTED", "BAD_CONF_CHANGE", "SESSION_EXPIRED", "STALE_SEQUENCE",
+  "NOT_INTEGER",
+  "OVERFLOW",
+  "TRANSFER_REJECTED",
+  "BAD_CONF_CHANGE",
+  "SESSION_EXPIRED",
+  "STALE_SEQUENCE",
 ]);
 
 export function statusFor(error: unknown): number {
@@ -29,8 +44,12 @@ export function statusFor(error: unknown): number {
 
 export function errorBody(error: unknown): { error: string; code: string; leader?: string } {
   if (!(error instanceof RaftStoreError)) return { error: "internal error", code: "INTERNAL" };
-  const body: { error: string; code: string; leader?: string } = { error: error.message, code: error.code };
-  if (error instanceof NotLeaderError && error.leaderId !== null) body.leader = String(error.leaderId);
+  const body: { error: string; code: string; leader?: string } = {
+    error: error.message,
+    code: error.code,
+  };
+  if (error instanceof NotLeaderError && error.leaderId !== null)
+    body.leader = String(error.leaderId);
   return body;
 }
 
@@ -56,7 +75,9 @@ export function sendError(res: ServerResponse, error: unknown): void {
 export function readBody(req: IncomingMessage, bytesMax: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? NaN);
   if (declared > bytesMax) {
-    return Promise.reject(new TooLargeError(`body of ${declared} bytes exceeds the limit of ${bytesMax}`));
+    return Promise.reject(
+      new TooLargeError(`body of ${declared} bytes exceeds the limit of ${bytesMax}`),
+    );
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
