@@ -128,6 +128,17 @@ test("PING, ECHO, SELECT 0, CLIENT SETNAME, INFO with a raft section, RAFT.INFO,
   assert.ok((await other.dbsize()) > 0);
 });
 
+test("RAFT.NODE ADD and REMOVE change the membership through a follower; RAFT.LEADER moves it", async () => {
+  // A learner never counts toward a majority, so an unreachable one leaves the cluster working.
+  assert.equal(await follower.call("RAFT.NODE", "ADD", "9", "127.0.0.1:9", "learner"), "OK");
+  const members = async (): Promise<string> => JSON.stringify(await other.call("RAFT.INFO"));
+  assert.match(await members(), /"9"/);
+  assert.equal(await follower.set("during-learner", "ok"), "OK");
+  assert.equal(await other.call("RAFT.NODE", "REMOVE", "9"), "OK");
+  assert.doesNotMatch(await members(), /"9"/);
+  await assert.rejects(follower.call("RAFT.NODE", "ADD", "x", "nowhere"), /ERR/);
+});
+
 test("HELLO 3 switches to RESP3", async () => {
   const reply = await follower.call("HELLO", "3");
   assert.ok(reply !== null);
