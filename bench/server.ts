@@ -1,11 +1,16 @@
 // `npm run bench -- server [--api http|resp|both] [--clients 1,16,64,256] [--seconds 10]
-//   [--cases put,get] [--target leader|all] [--storage wal] [--state lmdb]`:
+//   [--cases put,get] [--target leader|all] [--storage wal] [--state lmdb] [--profile DIR]`:
 // raft-store as users run it: a 3-process cluster on loopback (fsync on), driven through its
 // HTTP or RESP API by concurrent clients each with one request outstanding, 256-byte puts and
-// linearizable gets. One JSON line per case (CONTRACTS.md).
+// linearizable gets. One JSON line per case (CONTRACTS.md). With --profile, every member runs
+// under node --cpu-prof (profiles in DIR/n<id>/) and a summary of the leader's is printed on
+// stderr at the end.
 
+import { readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { type LoadApi, type LoadOp, runLoad } from "../src/cli/load.js";
 import { ProcessCluster } from "../test/support/process-cluster.js";
+import { summarizeProfile } from "./profile-summary.js";
 import { parseOptions, printLine, round } from "./report.js";
 
 export async function run(args: readonly string[]): Promise<void> {
@@ -18,6 +23,7 @@ export async function run(args: readonly string[]): Promise<void> {
     "storage",
     "state",
     "tick-ms",
+    "profile",
   ]);
   const apis = (o.get("api") ?? "http")
     .split(",")
@@ -26,19 +32,25 @@ export async function run(args: readonly string[]): Promise<void> {
   const seconds = Number(o.get("seconds") ?? 10);
   const cases = (o.get("cases") ?? "put,get").split(",") as LoadOp[];
   const target = o.get("target") ?? "leader";
+  const profileOption = o.get("profile");
+  const profile = profileOption === undefined ? undefined : resolve(profileOption);
   const cluster = new ProcessCluster({
     size: 3,
     tickMs: Number(o.get("tick-ms") ?? 100),
     storage: o.get("storage") ?? "wal",
     state: o.get("state") ?? "lmdb",
-    flags: ["--log-level", "warn", "--snapshot-threshold", "100000"],
+    flags: ["--log-level", "warn"],
+    ...(profile === undefined
+      ? {}
+      : { nodeArgs: (id: number) => ["--cpu-prof", "--cpu-prof-dir", join(profile, `n${id}`)] }),
   });
   await cluster.start();
+  let leader = 0;
   try {
     for (const api of apis) {
       for (const op of cases) {
         for (const n of clients) {
-          const leader = await cluster.waitLeader();
+          leader = await cluster.waitLeader();
           const ids = target === "all" ? [1, 2, 3] : [leader];
           const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
           const result = await runLoad({
@@ -75,5 +87,11 @@ export async function run(args: readonly string[]): Promise<void> {
     }
   } finally {
     await cluster.stop();
+  }
+  if (profile !== undefined && leader !== 0) {
+    const dir = join(profile, `n${leader}`);
+    for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
+      process.stderr.write(`leader (member ${leader}) profile:\n${summarizeProfile(join(dir, file), 40)}\n`);
+    }
   }
 }

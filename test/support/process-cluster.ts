@@ -44,6 +44,8 @@ export interface ProcessClusterOptions {
   readonly httpsCa?: Buffer;
   /** For members started with --token. */
   readonly token?: string;
+  /** Node.js flags for every member (e.g. --cpu-prof). */
+  readonly nodeArgs?: (id: number) => readonly string[];
 }
 
 /** GET a member's JSON over HTTP or HTTPS (with the cluster's CA and token). */
@@ -171,7 +173,10 @@ export class ProcessCluster {
     const m = this.member(id);
     if (m.process !== null) throw new Error(`member ${id} is running`);
     const log = openSync(join(m.dir, "server.log"), "a");
-    const child = spawn(process.execPath, this.serveArgs(id, via), { stdio: ["ignore", log, log] });
+    const nodeArgs = this.o.nodeArgs?.(id) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, ...this.serveArgs(id, via)], {
+      stdio: ["ignore", log, log],
+    });
     closeSync(log);
     m.process = child;
     m.paused = false;
