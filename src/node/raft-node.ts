@@ -406,13 +406,26 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       await this.managedSnapshots().install(ready.snapshot);
       this.appliedIndex = ready.snapshot.index;
     }
-    await durable.save(ready.hardState, ready.entries);
+    // On the leader, committed entries (always durable here: the leader counts itself toward a
+    // quorum only for durable entries) are applied while this turn's entries are written (the
+    // fsync runs off the main thread), so apply overlaps the disk wait. A follower applies after
+    // its acknowledgements have gone out, so that applying never delays the leader's commit.
+    const durableIndex = durable.cache.lastIndex();
+    const leading = raft.role === Role.Leader;
+    const split = leading ? ready.committed.findIndex((e) => e.index > durableIndex) : 0;
+    const early = split < 0 ? ready.committed : ready.committed.slice(0, split);
+    const saving = durable.save(ready.hardState, ready.entries);
+    try {
+      if (early.length > 0) await this.applyAll(early);
+    } finally {
+      await saving;
+    }
     // Before the acknowledgements go out: a new member's address may have just arrived.
     const membership = this.peers.follow(raft);
     if (ready.persistedMessages.length > 0) this.sendMessages(ready.persistedMessages);
     for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index);
     for (const requestId of ready.readsAborted) this.reads.abort(requestId, this.notLeader(raft));
-    await this.applyAll(ready.committed);
+    if (split >= 0) await this.applyAll(ready.committed.slice(split));
     raft.advance(ready);
     this.reads.release(this.appliedIndex);
     this.reportSoftState(ready.softState);
