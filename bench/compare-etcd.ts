@@ -27,6 +27,17 @@ interface Setup {
   readonly root: string;
 }
 
+/** The same workload for every system: 256-byte values over 10,000 keys. */
+function load(
+  s: Setup,
+  api: LoadApi,
+  endpoints: string[],
+  op: LoadOp,
+  clients: number,
+): Promise<LoadResult> {
+  return runLoad({ api, endpoints, clients, seconds: s.seconds, op, valueBytes: 256, keys: 10_000 });
+}
+
 async function measureEtcd(s: Setup, op: LoadOp, clients: number): Promise<LoadResult> {
   const dir = await mkdtemp(join(s.root, "etcd-"));
   const cluster = new EtcdCluster(s.etcd, dir);
@@ -35,15 +46,7 @@ async function measureEtcd(s: Setup, op: LoadOp, clients: number): Promise<LoadR
     const leader = await cluster.leader();
     const endpoints =
       s.target === "all" ? [0, 1, 2].map((i) => cluster.endpoint(i)) : [cluster.endpoint(leader)];
-    return await runLoad({
-      api: "etcd",
-      endpoints,
-      clients,
-      seconds: s.seconds,
-      op,
-      valueBytes: 256,
-      keys: 10_000,
-    });
+    return await load(s, "etcd", endpoints, op, clients);
   } finally {
     await cluster.stop();
     await rm(dir, { recursive: true, force: true });
@@ -68,18 +71,7 @@ async function measureRaftStore(
       const leader = await cluster.waitLeader();
       const ids = s.target === "all" ? [1, 2, 3] : [leader];
       const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
-      out.set(
-        `raft-store-${api}` as System,
-        await runLoad({
-          api,
-          endpoints,
-          clients,
-          seconds: s.seconds,
-          op,
-          valueBytes: 256,
-          keys: 10_000,
-        }),
-      );
+      out.set(`raft-store-${api}` as System, await load(s, api, endpoints, op, clients));
     }
   } finally {
     await cluster.stop();

@@ -5,8 +5,9 @@
 // replica computes the same results and the same state.
 //
 // Reads (`get`, `range`, `expiredKeys`) see everything applied so far; the server calls them
-// after a read barrier (ReadIndex or lease). The state is volatile: `appliedIndex()` is
-// deliberately not implemented, so the node rebuilds it from the latest snapshot and the log.
+// after a read barrier (ReadIndex or lease). The state is volatile, so this machine has no
+// `appliedIndex()` (the port's optional method): the node rebuilds the state from the latest
+// snapshot and the log. LmdbKvStateMachine is the durable variant that has one.
 
 import { assert } from "../assert.js";
 import { ConfigError } from "../errors.js";

@@ -2,6 +2,7 @@
 // every field is checked and a mistake is an InvalidRequestError naming it, before anything is
 // proposed. Limits on sizes are the state machine's (encodeCommand), reported as TooLargeError.
 
+import { defaultKvLimits } from "../kv/index.js";
 import { ReadConsistency } from "../node/ports.js";
 import {
   type AddMemberRequest,
@@ -55,8 +56,9 @@ export function consistency(value: unknown, what = "consistency"): ReadConsisten
 export function writeSession(value: unknown): WriteSession {
   if (!isObject(value)) throw new InvalidRequestError("session must be an object");
   const clientId = str(value.clientId, "session.clientId");
-  if (clientId === "" || Buffer.byteLength(clientId) > 64) {
-    throw new InvalidRequestError("session.clientId must have 1 to 64 bytes");
+  const bytesMax = defaultKvLimits.clientIdBytesMax;
+  if (clientId === "" || Buffer.byteLength(clientId) > bytesMax) {
+    throw new InvalidRequestError(`session.clientId must have 1 to ${bytesMax} bytes`);
   }
   const sequence = nonNegativeInteger(value.sequence, "session.sequence");
   if (sequence < 1) throw new InvalidRequestError("session.sequence must be at least 1");
