@@ -1,7 +1,7 @@
 // `npm run bench -- storage [--seconds N] [--dir D] [--backends wal,lmdb,level]
 //  [--open-entries N]`: for each disk backend, synced appends of 256-byte entries at batch
-// sizes 1, 16 and 256 with one append in flight (`clients` null), batch 256 with 4 concurrent
-// appenders (`clients` 4), the time to open a store of N entries (default 1,000,000), and the
+// sizes 1, 16 and 256 with one append in flight (`clients` null), batch 256 with 4 and 16
+// concurrent appenders (`clients` 4 and 16), the time to open a store of N entries (default 1,000,000), and the
 // sequential read-back of that store; plus the disk's own limits, as ratios. One JSON line per
 // case. Data goes to a temporary directory that is removed afterwards.
 
@@ -19,7 +19,7 @@ const entryBytes = 256;
 /** Sequential cases: one append in flight (`clients` null). */
 const batchSizes = [1, 16, 256] as const;
 /** [batch, clients]: concurrent appenders, what a pipelining driver or several groups do. */
-const concurrentCases = [[256, 4]] as const;
+const concurrentCases = [[256, 4], [256, 16]] as const;
 const payload = Buffer.alloc(entryBytes, 0x5c);
 
 function entriesFrom(index: number, count: number): Entry[] {

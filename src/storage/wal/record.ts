@@ -50,6 +50,9 @@ export interface EntryRun {
   readonly bytes: Buffer;
   readonly firstIndex: number;
   readonly count: number;
+  /** The batch the run was encoded from; entries[from .. from + count) are the run's. */
+  readonly entries: readonly Entry[];
+  readonly from: number;
 }
 
 /**
@@ -92,7 +95,7 @@ function encodeRun(entries: readonly Entry[], from: number, to: number, total: n
   assert(offset === total, `encoded ${offset} bytes, expected ${total}`);
   const first = entries[from];
   assert(first !== undefined, `empty run at ${from}`);
-  return { bytes: buf, firstIndex: first.index, count: to - from };
+  return { bytes: buf, firstIndex: first.index, count: to - from, entries, from };
 }
 
 /**
@@ -129,18 +132,6 @@ export interface FramedRecord {
   readonly header: Buffer;
   readonly runs: readonly EntryRun[];
   readonly recordBytes: number;
-}
-
-/** Calls `visit` for each entry of a run, with offsets relative to the run's first byte. */
-export function walkRun(run: EntryRun, visit: EntryVisitor): void {
-  const buf = run.bytes;
-  let at = 0;
-  for (let k = 0; k < run.count; k += 1) {
-    const dataBytes = buf.readUInt32LE(at + 8);
-    visit(readU64(buf, at), at, dataBytes);
-    at += entryHeaderBytes + dataBytes;
-  }
-  assert(at === buf.length, () => `run entries end at ${at}, the run at ${buf.length}`);
 }
 
 /** A record header without its checksum (bytes 0..4 are left zero). */

@@ -3,7 +3,7 @@
 
 import type { FileHandle } from "node:fs/promises";
 import { assert } from "../../assert.js";
-import type { LogIndex } from "../../core/types.js";
+import type { Entry, LogIndex } from "../../core/types.js";
 import { CorruptLogError } from "../errors.js";
 import { readFully, writeFully } from "../fs-util.js";
 import type { IndexTable } from "./index-table.js";
@@ -11,8 +11,8 @@ import {
   type FramedRecord,
   encodeCutRecord,
   recordHeaderBytes,
+  entryHeaderBytes,
   recordLength,
-  walkRun,
 } from "./record.js";
 
 /** Adds the entries of records just written at `fileOffset` to the index; returns their end. */
@@ -26,11 +26,15 @@ export function indexWritten(
     const recordStart = position;
     position += recordHeaderBytes;
     for (const run of record.runs) {
-      const runStart = position;
-      walkRun(run, (term, at, dataBytes) => {
-        table.push(term, runStart + at, recordStart, dataBytes);
-      });
-      position += run.bytes.length;
+      // From the entries the run was encoded from: the same terms and sizes, without parsing
+      // the bytes back.
+      const runEnd = position + run.bytes.length;
+      for (let k = run.from; k < run.from + run.count; k += 1) {
+        const entry = run.entries[k] as Entry;
+        table.push(entry.term, position, recordStart, entry.data.byteLength);
+        position += entryHeaderBytes + entry.data.byteLength;
+      }
+      assert(position === runEnd, () => `run entries end at ${position}, the run at ${runEnd}`);
     }
     assert(position - recordStart === record.recordBytes, () =>
       `record at ${recordStart} indexed as ${position - recordStart} bytes`);
