@@ -2,8 +2,6 @@
 // metrics and health, plus the internal route members forward requests through. Requests on a
 // follower reach the leader through the Service; every error is JSON {error, code, leader?}.
 
-import http from "node:http";
-import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../logger.js";
 import { InvalidRequestError, UnauthorizedError, type WriteSession } from "../api.js";
@@ -21,13 +19,14 @@ import {
 } from "../validate.js";
 import {
   NotFoundError,
+  bodyOf,
   parseJson,
-  readBody,
   sendError,
   sendJson,
   statusFor,
   utf8,
 } from "./http-util.js";
+import { type LeanRequest, type LeanResponse, LeanHttpServer } from "./lean-http.js";
 
 export interface HttpApiOptions {
   readonly service: Service;
@@ -45,10 +44,10 @@ export interface HttpApiOptions {
 type Params = URLSearchParams;
 
 export class HttpApi {
-  private readonly server: http.Server;
+  private readonly server: LeanHttpServer;
 
   constructor(private readonly o: HttpApiOptions) {
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const handler = (req: LeanRequest, res: LeanResponse): void => {
       this.handle(req, res).catch((error: unknown) => {
         if (statusFor(error) === 500)
           this.o.logger.error("http request failed", { error: String(error) });
@@ -56,33 +55,19 @@ export class HttpApi {
         sendError(res, error);
       });
     };
-    this.server =
-      o.tls === null ? http.createServer(handler) : https.createServer({ ...o.tls }, handler);
-    this.server.keepAliveTimeout = 65_000;
-    this.server.on("clientError", (_error, socket) => {
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-      else socket.destroy();
-    });
+    const bodyBytesMax = Math.max(o.valueBytesMax, o.jsonBytesMax);
+    this.server = new LeanHttpServer({ bodyBytesMax, idleTimeoutMs: 65_000, tls: o.tls }, handler);
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return this.server.listen(host, port);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return this.server.close();
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async handle(req: LeanRequest, res: LeanResponse): Promise<void> {
     // Split by hand: new URL() per request was a visible cost under load.
     const target = req.url ?? "/";
     const mark = target.indexOf("?");
@@ -95,7 +80,7 @@ export class HttpApi {
     if (path.startsWith("/v1/kv/")) return this.key(method, rawKey(path), params, req, res);
     if (path === "/v1/kv" && method === "GET") return this.list(params, res);
     if (path === "/v1/txn" && method === "POST") {
-      const body = parseJson(await readBody(req, this.o.jsonBytesMax), "transaction");
+      const body = parseJson(bodyOf(req, this.o.jsonBytesMax), "transaction");
       const txn = txnRequest(body);
       const session = sessionFrom(req);
       return this.ok(
@@ -108,23 +93,22 @@ export class HttpApi {
     throw new NotFoundError(`no route ${method} ${path}`);
   }
 
-  private ok(res: http.ServerResponse, body: unknown): void {
+  private ok(res: LeanResponse, body: unknown): void {
     this.o.metrics.request("http", "ok");
     sendJson(res, 200, body);
   }
 
-  private authorize(req: http.IncomingMessage): void {
+  private authorize(req: LeanRequest): void {
     if (this.o.token === null) return;
     if (req.headers.authorization !== `Bearer ${this.o.token}`) {
       throw new UnauthorizedError("missing or wrong bearer token");
     }
   }
 
-  private async probe(path: string, res: http.ServerResponse): Promise<void> {
+  private async probe(path: string, res: LeanResponse): Promise<void> {
     if (path === "/metrics") {
       const text = await this.o.metrics.text();
-      res.writeHead(200, { "content-type": this.o.metrics.contentType });
-      res.end(text);
+      res.send(200, { "content-type": this.o.metrics.contentType }, text);
       return;
     }
     const health = this.o.health();
@@ -136,8 +120,8 @@ export class HttpApi {
     method: string,
     key: string,
     params: Params,
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
+    req: LeanRequest,
+    res: LeanResponse,
   ): Promise<void> {
     const service = this.o.service;
     switch (method) {
@@ -145,21 +129,18 @@ export class HttpApi {
         const read = await service.get([key], consistency(params.get("consistency")));
         const entry = read.entries[0] ?? null;
         if (entry === null) throw new NotFoundError(`key not found`);
-        const bytes = Buffer.from(entry.value, "utf8");
-        res.writeHead(200, {
+        this.o.metrics.request("http", "ok");
+        res.send(200, {
           "content-type": "application/octet-stream",
-          "content-length": bytes.length,
           "x-raft-index": read.index,
           "x-raft-create-index": entry.createIndex,
           "x-raft-mod-index": entry.modIndex,
           ...(entry.expiresAtMs === null ? {} : { "x-raft-expires-at": entry.expiresAtMs }),
-        });
-        this.o.metrics.request("http", "ok");
-        res.end(bytes);
+        }, entry.value);
         return;
       }
       case "PUT": {
-        const value = utf8(await readBody(req, this.o.valueBytesMax), "value");
+        const value = utf8(bodyOf(req, this.o.valueBytesMax), "value");
         const ttl = params.get("ttlMs") ?? params.get("ttl_ms");
         const ttlMs = ttl === null ? undefined : ttlFrom(ttl);
         const session = sessionFrom(req);
@@ -180,7 +161,7 @@ export class HttpApi {
     }
   }
 
-  private async list(params: Params, res: http.ServerResponse): Promise<void> {
+  private async list(params: Params, res: LeanResponse): Promise<void> {
     const limitText = params.get("limit") ?? "1000";
     const limit = Number(limitText);
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) {
@@ -196,9 +177,9 @@ export class HttpApi {
     this.ok(res, range);
   }
 
-  private async internal(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async internal(req: LeanRequest, res: LeanResponse): Promise<void> {
     if (req.headers[forwardedHeader] !== "1") throw new InvalidRequestError("internal route");
-    const body = parseJson(await readBody(req, this.o.jsonBytesMax), "call");
+    const body = parseJson(bodyOf(req, this.o.jsonBytesMax), "call");
     if (!isObject(body)) throw new InvalidRequestError("a call must be a JSON object");
     const result = await this.o.service.callLocal(body.method, body.args);
     sendJson(res, 200, result ?? null);
@@ -207,17 +188,17 @@ export class HttpApi {
   private async cluster(
     method: string,
     path: string,
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
+    req: LeanRequest,
+    res: LeanResponse,
   ): Promise<void> {
     const service = this.o.service;
-    const json = async (): Promise<unknown> => {
-      const body = await readBody(req, this.o.jsonBytesMax);
+    const json = (): unknown => {
+      const body = bodyOf(req, this.o.jsonBytesMax);
       return body.length === 0 ? {} : parseJson(body, "body");
     };
     if (path === "/v1/cluster" && method === "GET") return this.ok(res, await service.cluster());
     if (path === "/v1/cluster/members" && method === "POST") {
-      return this.ok(res, await service.addMember(addMemberRequest(await json())));
+      return this.ok(res, await service.addMember(addMemberRequest(json())));
     }
     const member = /^\/v1\/cluster\/members\/([^/]+)(\/promote)?$/.exec(path);
     if (member !== null && member[2] === undefined && method === "DELETE") {
@@ -227,7 +208,7 @@ export class HttpApi {
       return this.ok(res, await service.promote(decode(member[1] ?? "")));
     }
     if (path === "/v1/cluster/leader" && method === "POST") {
-      const body = await json();
+      const body = json();
       const id =
         isObject(body) && body.id !== undefined && body.id !== null ? String(body.id) : undefined;
       return this.ok(res, await service.transferLeader(id));
@@ -239,7 +220,7 @@ export class HttpApi {
 }
 
 /** An exactly-once session from the x-raft-client-id and x-raft-sequence headers. */
-function sessionFrom(req: http.IncomingMessage): WriteSession | undefined {
+function sessionFrom(req: LeanRequest): WriteSession | undefined {
   const clientId = req.headers["x-raft-client-id"];
   const sequence = req.headers["x-raft-sequence"];
   if (clientId === undefined && sequence === undefined) return undefined;

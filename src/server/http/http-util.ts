@@ -1,10 +1,9 @@
 // HTTP plumbing: bounded bodies, JSON answers, and the error → status mapping of CONTRACTS.md
 // (4xx and 503: not applied; 500, 504 and a dropped connection: outcome unknown).
 
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { NotLeaderError, RaftStoreError } from "../../errors.js";
-import { TooLargeError } from "../api.js";
-import { InvalidRequestError } from "../api.js";
+import { InvalidRequestError, TooLargeError } from "../api.js";
+import type { LeanRequest, LeanResponse } from "./lean-http.js";
 
 /** Codes of errors that mean the request was malformed or over a limit. */
 const badRequestCodes = new Set([
@@ -57,44 +56,24 @@ export class NotFoundError extends RaftStoreError {
   override readonly code = "NOT_FOUND";
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const bytes = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { "content-type": "application/json", "content-length": bytes.length });
-  res.end(bytes);
+const jsonType = { "content-type": "application/json" } as const;
+
+export function sendJson(res: LeanResponse, status: number, body: unknown): void {
+  res.send(status, jsonType, JSON.stringify(body));
 }
 
-export function sendError(res: ServerResponse, error: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
+export function sendError(res: LeanResponse, error: unknown): void {
+  // A response goes out whole or not at all: one already sent stays as it is.
+  if (res.sent) return;
   sendJson(res, statusFor(error), errorBody(error));
 }
 
-/** Reads the whole body, refusing more than `bytesMax` (413) before buffering it. */
-export function readBody(req: IncomingMessage, bytesMax: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? NaN);
-  if (declared > bytesMax) {
-    return Promise.reject(
-      new TooLargeError(`body of ${declared} bytes exceeds the limit of ${bytesMax}`),
-    );
+/** The request's body, refused (413) past `bytesMax`. */
+export function bodyOf(req: LeanRequest, bytesMax: number): Buffer {
+  if (req.body.length > bytesMax) {
+    throw new TooLargeError(`body of ${req.body.length} bytes exceeds the limit of ${bytesMax}`);
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > bytesMax) {
-        reject(new TooLargeError(`body exceeds the limit of ${bytesMax} bytes`));
-        req.removeAllListeners("data");
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks, size)));
-    req.on("error", reject);
-  });
+  return req.body;
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
