@@ -1,10 +1,13 @@
-// `npm run bench -- compare-etcd [--rounds 3] [--seconds 10] [--clients 1,16,64,256]
-//   [--cases put,get,mixed] [--target leader|all] [--out DIR]`:
+// `npm run bench -- compare-etcd [--rounds 3] [--seconds 10] [--warmup 2]
+//   [--clients 1,16,64,256] [--cases put,get,mixed] [--target leader|all] [--out DIR]`:
 // etcd 3.4 and raft-store side by side on this machine, one after the other (never at the
 // same time), each a fresh 3-member cluster on loopback with fsync on, driven by the same
 // client code (HTTP/JSON with keep-alive: etcd's /v3/kv/put and /v3/kv/range gateway, our
 // /v1/kv routes; raft-store's RESP API as an extra row). Per case: 256-byte puts, linearizable
 // gets, or 90% gets / 10% puts, for `seconds`, the systems alternating which goes first.
+// Every measurement follows `warmup` seconds of the same workload on the same endpoints, not
+// counted: a fresh process is slower for its first thousands of requests (JIT, connections,
+// first file growth), and without it whichever API ran first on a cluster paid for that.
 // Prints one JSON line per case and system (raft-store lines carry the ratio to etcd in the
 // same round), then a markdown table of the median ratios, and writes it with an SVG chart.
 
@@ -22,20 +25,23 @@ type System = "etcd" | "raft-store-http" | "raft-store-resp";
 
 interface Setup {
   readonly seconds: number;
+  readonly warmup: number;
   readonly target: string;
   readonly etcd: string;
   readonly root: string;
 }
 
-/** The same workload for every system: 256-byte values over 10,000 keys. */
-function load(
+/** The same workload for every system: 256-byte values over 10,000 keys, after a warm-up. */
+async function load(
   s: Setup,
   api: LoadApi,
   endpoints: string[],
   op: LoadOp,
   clients: number,
 ): Promise<LoadResult> {
-  return runLoad({ api, endpoints, clients, seconds: s.seconds, op, valueBytes: 256, keys: 10_000 });
+  const workload = { api, endpoints, clients, op, valueBytes: 256, keys: 10_000 };
+  if (s.warmup > 0) await runLoad({ ...workload, seconds: s.warmup });
+  return runLoad({ ...workload, seconds: s.seconds });
 }
 
 async function measureEtcd(s: Setup, op: LoadOp, clients: number): Promise<LoadResult> {
@@ -110,7 +116,7 @@ function line(
 }
 
 export async function run(args: readonly string[]): Promise<void> {
-  const o = parseOptions(args, ["rounds", "seconds", "clients", "cases", "target", "out"]);
+  const o = parseOptions(args, ["rounds", "seconds", "warmup", "clients", "cases", "target", "out"]);
   const rounds = Number(o.get("rounds") ?? 3);
   const clientsList = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
   const cases = (o.get("cases") ?? "put,get,mixed").split(",") as LoadOp[];
@@ -120,6 +126,7 @@ export async function run(args: readonly string[]): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), "raft-store-compare-"));
   const setup: Setup = {
     seconds: Number(o.get("seconds") ?? 10),
+    warmup: Number(o.get("warmup") ?? 2),
     target: o.get("target") ?? "leader",
     etcd: ensureEtcd(log),
     root,

@@ -1,8 +1,10 @@
 // `npm run bench -- server [--api http|resp|both] [--clients 1,16,64,256] [--seconds 10]
-//   [--cases put,get] [--target leader|all] [--storage wal] [--state lmdb] [--profile DIR]`:
+//   [--warmup 2] [--cases put,get] [--target leader|all] [--storage wal] [--state lmdb]
+//   [--profile DIR]`:
 // raft-store as users run it: a 3-process cluster on loopback (fsync on), driven through its
 // HTTP or RESP API by concurrent clients each with one request outstanding, 256-byte puts and
-// linearizable gets. One JSON line per case (CONTRACTS.md). With --profile, every member runs
+// linearizable gets, each case after `warmup` seconds of the same load that are not counted
+// (a fresh cluster is slower at first). One JSON line per case (CONTRACTS.md). With --profile, every member runs
 // under node --cpu-prof (profiles in DIR/n<id>/) and a summary of the leader's is printed on
 // stderr at the end.
 
@@ -18,6 +20,7 @@ export async function run(args: readonly string[]): Promise<void> {
     "api",
     "clients",
     "seconds",
+    "warmup",
     "cases",
     "target",
     "storage",
@@ -30,6 +33,7 @@ export async function run(args: readonly string[]): Promise<void> {
     .flatMap((a) => (a === "both" ? ["http", "resp"] : [a])) as LoadApi[];
   const clients = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
   const seconds = Number(o.get("seconds") ?? 10);
+  const warmup = Number(o.get("warmup") ?? 2);
   const cases = (o.get("cases") ?? "put,get").split(",") as LoadOp[];
   const target = o.get("target") ?? "leader";
   const profileOption = o.get("profile");
@@ -53,15 +57,9 @@ export async function run(args: readonly string[]): Promise<void> {
           leader = await cluster.waitLeader();
           const ids = target === "all" ? [1, 2, 3] : [leader];
           const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
-          const result = await runLoad({
-            api,
-            endpoints,
-            clients: n,
-            seconds,
-            op,
-            valueBytes: 256,
-            keys: 10_000,
-          });
+          const workload = { api, endpoints, clients: n, op, valueBytes: 256, keys: 10_000 };
+          if (warmup > 0) await runLoad({ ...workload, seconds: warmup });
+          const result = await runLoad({ ...workload, seconds });
           printLine({
             suite: "server",
             case: op,
