@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../errors.js";
 import type { LogLevel } from "../logger.js";
 import { type StorageKind, storageKinds } from "../storage/types.js";
+import { type WalWriteMode, walWriteModes } from "../storage/wal/wal-log-store.js";
 
 export type StateKind = "lmdb" | "memory";
 
@@ -32,6 +33,8 @@ export interface ServerConfig {
   /** The HTTP address of a running member to join through. */
   readonly join: string | null;
   readonly storage: StorageKind;
+  /** How the WAL writes (storage wal only): on the event loop's thread or the thread pool. */
+  readonly walWriteMode: WalWriteMode;
   readonly state: StateKind;
   readonly insecure: boolean;
   readonly tls: TlsFiles | null;
@@ -57,6 +60,7 @@ const flags = {
   "initial-cluster": { type: "string" },
   join: { type: "string" },
   storage: { type: "string" },
+  "wal-write-mode": { type: "string" },
   state: { type: "string" },
   insecure: { type: "boolean" },
   "tls-cert": { type: "string" },
@@ -75,6 +79,7 @@ export const serveUsage = `raft-store serve --id <id> --data <dir> --peer <host:
   [--initial-cluster <id>=<host:port>,...]   bootstrap a new cluster (every founder the same list)
   [--join <http host:port>]                  join a running cluster through any member
   [--storage wal|lmdb|level|memory]          Raft log backend (default wal)
+  [--wal-write-mode inline|thread]           WAL writes on the main thread (default) or the pool
   [--state lmdb|memory]                      key-value state (default lmdb)
   [--cluster-id <name>] [--token <secret>] [--log-level error|warn|info|debug]
   [--tls-cert f --tls-key f --tls-ca f]      TLS for HTTP and RESP, mutual TLS between members
@@ -219,6 +224,7 @@ export function resolveConfig(raw: Raw): ServerConfig {
     initialCluster: parseInitialCluster(text(raw, "initial-cluster") ?? ""),
     join: text(raw, "join"),
     storage: oneOf(raw, "storage", storageKinds, "wal"),
+    walWriteMode: oneOf(raw, "wal-write-mode", walWriteModes, "inline"),
     state: oneOf<StateKind>(raw, "state", ["lmdb", "memory"], "lmdb"),
     insecure: raw.insecure === true,
     tls: tlsFiles(raw),

@@ -58,7 +58,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     await openStorage(
       config.storage === "memory"
         ? { kind: "memory" }
-        : { kind: config.storage, dir: join(config.dataDir, "raft") },
+        : config.storage === "wal"
+          ? { kind: "wal", dir: join(config.dataDir, "raft"), writeMode: config.walWriteMode }
+          : { kind: config.storage, dir: join(config.dataDir, "raft") },
     ),
     metrics,
   );

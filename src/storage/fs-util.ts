@@ -2,6 +2,7 @@
 // deleting a file in it, and writing a small file atomically (temp file, fsync, rename, fsync the
 // directory), so a crash leaves either the old file or the new one, never a mix.
 
+import { writeSync, writevSync } from "node:fs";
 import { type FileHandle, open, rename, rm, mkdir, readFile, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { assert } from "../assert.js";
@@ -75,6 +76,29 @@ export async function writeFully(
     assert(result.bytesWritten > 0, `wrote 0 bytes at ${position + written}`);
     written += result.bytesWritten;
   }
+}
+
+/**
+ * writevFully on the calling thread (writevSync): the event loop waits for the write, and for
+ * the flush when the file is O_DSYNC, but no thread-pool hand-off and completion wake-up is paid.
+ */
+export function writevFullySync(fd: number, buffers: readonly Buffer[], position: number): number {
+  let total = 0;
+  for (const buffer of buffers) total += buffer.length;
+  const bytesWritten = writevSync(fd, buffers as Buffer[], position);
+  assert(bytesWritten <= total, `writev wrote ${bytesWritten} of ${total} bytes`);
+  let done = bytesWritten;
+  if (done < total) {
+    // A short writev (or more buffers than IOV_MAX): write the rest in one piece.
+    const rest = Buffer.concat(buffers).subarray(done);
+    for (let at = 0; at < rest.length;) {
+      const n = writeSync(fd, rest, at, rest.length - at, position + done);
+      assert(n > 0, `wrote 0 bytes at ${position + done}`);
+      at += n;
+      done += n;
+    }
+  }
+  return total;
 }
 
 /** Writes `buffers` back to back at `position`, with one writev() unless it comes up short. */

@@ -19,7 +19,7 @@ import { type MemoryDisk, MemoryStorage } from "./memory/memory-storage.js";
 import { defaultEntryBytesMax, defaultSegmentBytes } from "./options.js";
 import type { LogStore, StableStore, Storage, StorageKind } from "./types.js";
 import { storageKinds } from "./types.js";
-import { type WalOptions, WalLogStore } from "./wal/wal-log-store.js";
+import { type WalOptions, WalLogStore, type WalWriteMode } from "./wal/wal-log-store.js";
 
 export type StorageOptions =
   | { readonly kind: "memory"; readonly disk?: MemoryDisk; readonly entryBytesMax?: number }
@@ -28,6 +28,7 @@ export type StorageOptions =
     readonly dir: string;
     readonly segmentBytes?: number;
     readonly entryBytesMax?: number;
+    readonly writeMode?: WalWriteMode;
   }
   | { readonly kind: "lmdb" | "level"; readonly dir: string; readonly entryBytesMax?: number };
 
@@ -51,6 +52,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
       dir: join(options.dir, "log"),
       entryBytesMax,
       segmentBytes: options.segmentBytes ?? defaultSegmentBytes,
+      ...(options.writeMode === undefined ? {} : { writeMode: options.writeMode }),
     });
   } else {
     storage = await openEngineStorage(options.kind, options.dir, entryBytesMax, snapshots);

@@ -16,6 +16,8 @@ export interface BackendPlace {
 
 export interface ConformanceBackend {
   readonly kind: StorageKind;
+  /** Names the variant in test titles when one kind runs in several modes. */
+  readonly variant?: string;
   fresh(options?: BackendOptions): Promise<BackendPlace>;
 }
 

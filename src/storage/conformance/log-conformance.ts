@@ -14,7 +14,7 @@ import { makeEntries, makeEntry, plain, readAll, seededRandom } from "./fixtures
 import { type ConformanceBackend, withStorage } from "./harness.js";
 
 export function describeLogConformance(backend: ConformanceBackend): void {
-  describe(`${backend.kind} log store`, () => {
+  describe(`${backend.kind}${backend.variant === undefined ? "" : ` (${backend.variant})`} log store`, () => {
     it("an empty store has first index 1, last index 0 and term 0 at index 0", () =>
       withStorage(backend, async (context) => {
         for (let round = 0; round < 2; round += 1) {

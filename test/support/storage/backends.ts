@@ -12,7 +12,8 @@ import type {
 } from "../../../src/storage/conformance/index.js";
 import { MemoryDisk } from "../../../src/storage/memory/memory-storage.js";
 import { openStorage } from "../../../src/storage/open-storage.js";
-import type { StorageKind } from "../../../src/storage/types.js";
+import type { Storage, StorageKind } from "../../../src/storage/types.js";
+import type { WalWriteMode } from "../../../src/storage/wal/wal-log-store.js";
 
 export const testSegmentBytes = 4096;
 
@@ -20,9 +21,11 @@ export function makeTempDir(label: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `raft-store-${label}-`));
 }
 
-export function backendFor(kind: StorageKind): ConformanceBackend {
+/** A backend of `kind`; `walWriteMode` picks how the WAL writes (its default otherwise). */
+export function backendFor(kind: StorageKind, walWriteMode?: WalWriteMode): ConformanceBackend {
   return {
     kind,
+    ...(walWriteMode === undefined ? {} : { variant: `${walWriteMode} writes` }),
     async fresh(options: BackendOptions = {}): Promise<BackendPlace> {
       const limits = options.entryBytesMax === undefined
         ? {}
@@ -38,7 +41,8 @@ export function backendFor(kind: StorageKind): ConformanceBackend {
       const dir = await makeTempDir(kind);
       return {
         open: () => kind === "wal"
-          ? openStorage({ kind, dir, segmentBytes: testSegmentBytes, ...limits })
+          ? openStorage({ kind, dir, segmentBytes: testSegmentBytes, ...limits,
+            ...(walWriteMode === undefined ? {} : { writeMode: walWriteMode }) })
           : openStorage({ kind, dir, ...limits }),
         snapshotLeftovers: async () =>
           (await readdir(join(dir, "snapshots"))).filter((name) => !name.endsWith(".snap")),
@@ -46,4 +50,16 @@ export function backendFor(kind: StorageKind): ConformanceBackend {
       };
     },
   };
+}
+
+/** What the crash test kills: each disk backend, and the WAL once more with inline writes. */
+export const crashVariants = ["wal", "wal-inline", "lmdb", "level"] as const;
+export type CrashVariant = (typeof crashVariants)[number];
+
+export function openCrashVariant(variant: CrashVariant, dir: string): Promise<Storage> {
+  if (variant === "wal" || variant === "wal-inline") {
+    const writeMode: WalWriteMode = variant === "wal" ? "thread" : "inline";
+    return openStorage({ kind: "wal", dir, segmentBytes: testSegmentBytes * 8, writeMode });
+  }
+  return openStorage({ kind: variant, dir });
 }

@@ -3,14 +3,13 @@
 // changes until SIGKILL. Each
 // operation is announced on stdout before it starts and confirmed after it resolves, with
 // synchronous writes, so the parent knows exactly what was promised when the kill landed.
-// Usage: node crash-child.js <kind> <dir> <seed>
+// Usage: node crash-child.js <variant> <dir> <seed> (a variant of crashVariants)
 
 import { writeSync } from "node:fs";
-import { openStorage } from "../../../src/storage/open-storage.js";
-import type { Storage, StorageKind } from "../../../src/storage/types.js";
+import type { Storage } from "../../../src/storage/types.js";
 import { seededRandom } from "../../../src/storage/conformance/fixtures.js";
 import { type WorkloadLine, formatLine, workloadEntry } from "./crash-workload.js";
-import { testSegmentBytes } from "./backends.js";
+import { type CrashVariant, crashVariants, openCrashVariant } from "./backends.js";
 
 function say(line: WorkloadLine): void {
   const bytes = Buffer.from(`${formatLine(line)}\n`);
@@ -75,10 +74,8 @@ async function main(): Promise<void> {
   if (kind === undefined || dir === undefined || seedText === undefined) {
     throw new Error("usage: crash-child <kind> <dir> <seed>");
   }
-  const options = kind === "wal"
-    ? { kind, dir, segmentBytes: testSegmentBytes * 8 } as const
-    : { kind: kind as Exclude<StorageKind, "memory" | "wal">, dir };
-  const storage = await openStorage(options);
+  if (!(crashVariants as readonly string[]).includes(kind)) throw new Error(`unknown variant ${kind}`);
+  const storage = await openCrashVariant(kind as CrashVariant, dir);
   const random = seededRandom(Number(seedText));
   // Runs until the parent's SIGKILL; the parent never lets it finish.
   for (;;) await step(storage, random);

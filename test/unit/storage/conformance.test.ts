@@ -1,9 +1,11 @@
 // Proves that every storage backend (memory, wal, lmdb, level) behaves identically through the
 // LogStore, StableStore and SnapshotStore interfaces: same results, same typed errors, same
-// state after a reopen, including the edge cases around compaction and truncation.
+// state after a reopen, including the edge cases around compaction and truncation. The WAL
+// runs twice: with its default thread-pool writes and with inline writes.
 
 import { describeConformance } from "../../../src/storage/conformance/index.js";
 import { storageKinds } from "../../../src/storage/types.js";
 import { backendFor } from "../../support/storage/backends.js";
 
 for (const kind of storageKinds) describeConformance(backendFor(kind));
+describeConformance(backendFor("wal", "inline"));

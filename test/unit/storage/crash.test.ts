@@ -2,6 +2,7 @@
 // a random workload (crash-child.ts) and is killed after a seeded number of operations; reopening
 // the store must show every synced entry intact, nothing deleted coming back, no gap, every
 // byte as written, and (WAL) a torn tail repaired durably, so a second open repairs nothing.
+// The WAL is killed in both write modes (thread pool and inline).
 // SEED=n replays a run.
 
 import assert from "node:assert/strict";
@@ -10,9 +11,13 @@ import { rm } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { seededRandom } from "../../../src/storage/conformance/fixtures.js";
-import { openStorage } from "../../../src/storage/open-storage.js";
 import type { Storage } from "../../../src/storage/types.js";
-import { makeTempDir, testSegmentBytes } from "../../support/storage/backends.js";
+import {
+  type CrashVariant,
+  crashVariants,
+  makeTempDir,
+  openCrashVariant,
+} from "../../support/storage/backends.js";
 import {
   type WorkloadLine,
   parseLine,
@@ -22,13 +27,8 @@ import {
 const seed = Number(process.env["SEED"] ?? 424242);
 const killsPerBackend = 5;
 const childScript = fileURLToPath(new URL("../../support/storage/crash-child.js", import.meta.url));
-type DiskKind = "wal" | "lmdb" | "level";
-
-function open(kind: DiskKind, dir: string): Promise<Storage> {
-  return kind === "wal"
-    ? openStorage({ kind, dir, segmentBytes: testSegmentBytes * 8 })
-    : openStorage({ kind, dir });
-}
+type DiskKind = CrashVariant;
+const open = openCrashVariant;
 
 /** Runs the child until it has confirmed `operations` operations, then SIGKILLs it. */
 function runAndKill(kind: DiskKind, dir: string, childSeed: number, operations: number) {
@@ -137,7 +137,7 @@ async function check(storage: Storage, expect: Expectation): Promise<void> {
 }
 
 describe("storage under SIGKILL", () => {
-  for (const [offset, kind] of (["wal", "lmdb", "level"] as const).entries()) {
+  for (const [offset, kind] of crashVariants.entries()) {
     it(`${kind}: every synced entry survives kills at random moments, with no gap`, async (t) => {
       const random = seededRandom(seed + offset);
       const dir = await makeTempDir(`crash-${kind}`);
