@@ -34,6 +34,25 @@ export function ensureEtcd(log: (text: string) => void): string {
   return installed;
 }
 
+/** etcd processes still running: killed if the benchmark ends early (Ctrl-C, SIGTERM, a crash). */
+const running = new Set<ChildProcess>();
+let hooked = false;
+
+function track(child: ChildProcess): ChildProcess {
+  if (!hooked) {
+    hooked = true;
+    process.once("exit", () => {
+      for (const orphan of running) orphan.kill("SIGKILL");
+    });
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => process.exit(130));
+    }
+  }
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return child;
+}
+
 export class EtcdCluster {
   private readonly children: ChildProcess[] = [];
   clientPorts: number[] = [];
@@ -55,7 +74,7 @@ export class EtcdCluster {
       const client = `http://127.0.0.1:${this.clientPorts[i]}`;
       const peer = `http://127.0.0.1:${peerPorts[i]}`;
       this.children.push(
-        spawn(
+        track(spawn(
           this.binary,
           [
             "--name",
@@ -82,7 +101,7 @@ export class EtcdCluster {
             "zap",
           ],
           { stdio: ["ignore", log, log] },
-        ),
+        )),
       );
       closeSync(log);
     }
