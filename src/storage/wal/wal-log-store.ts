@@ -2,7 +2,8 @@
 // Appends go through group commit (group-commit.ts): one append, or every append that queued
 // while the previous write was in flight, is one writev() of one record. Segments are opened
 // with O_DSYNC, so that writev returns only once the data is durable: the sync costs no extra
-// system call or thread-pool round trip (every append is durable, `sync` or not). Every other
+// system call or thread-pool round trip (every append is durable, `sync` or not). With
+// writeMode "inline" that writev runs on the calling thread instead of the pool. Every other
 // operation first waits for the appends before it to settle.
 // Suffix deletion truncates and fsyncs before it resolves, so a crash cannot bring deleted
 // entries back behind newer ones.
