@@ -88,13 +88,15 @@ export class DurableLog {
    * Makes a Ready batch durable: replaces any conflicting suffix, appends the entries (one
    * fsync), then saves the hard state when the term or vote changed. A change of the commit
    * index alone is saved at most every commitSaveIntervalMs: it is a restart hint, not a vote.
+   * `overlap` tells the log the caller has work to do while the entries are written.
    */
-  async save(hardState: HardState | null, entries: readonly Entry[]): Promise<void> {
+  async save(hardState: HardState | null, entries: readonly Entry[], overlap = false):
+    Promise<void> {
     const first = entries[0];
     if (first !== undefined) {
       const log = this.storage.log;
       if (first.index <= log.lastIndex()) await log.truncateSuffix(first.index);
-      await log.append(entries, { sync: true });
+      await log.append(entries, { sync: true, overlap });
       this.cache.append(entries);
     }
     if (hardState === null) return;

@@ -420,7 +420,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     const leading = raft.role === Role.Leader;
     const split = leading ? ready.committed.findIndex((e) => e.index > durableIndex) : 0;
     const early = split < 0 ? ready.committed : ready.committed.slice(0, split);
-    const saving = durable.save(ready.hardState, ready.entries);
+    const saving = durable.save(ready.hardState, ready.entries, early.length > 0);
     try {
       if (early.length > 0) await this.applyAll(early);
     } finally {

@@ -79,7 +79,7 @@ export const serveUsage = `raft-store serve --id <id> --data <dir> --peer <host:
   [--initial-cluster <id>=<host:port>,...]   bootstrap a new cluster (every founder the same list)
   [--join <http host:port>]                  join a running cluster through any member
   [--storage wal|lmdb|level|memory]          Raft log backend (default wal)
-  [--wal-write-mode inline|thread]           WAL writes on the main thread (default) or the pool
+  [--wal-write-mode auto|inline|thread]      where the WAL writes (default auto, see the README)
   [--state lmdb|memory]                      key-value state (default lmdb)
   [--cluster-id <name>] [--token <secret>] [--log-level error|warn|info|debug]
   [--tls-cert f --tls-key f --tls-ca f]      TLS for HTTP and RESP, mutual TLS between members
@@ -224,7 +224,7 @@ export function resolveConfig(raw: Raw): ServerConfig {
     initialCluster: parseInitialCluster(text(raw, "initial-cluster") ?? ""),
     join: text(raw, "join"),
     storage: oneOf(raw, "storage", storageKinds, "wal"),
-    walWriteMode: oneOf(raw, "wal-write-mode", walWriteModes, "inline"),
+    walWriteMode: oneOf(raw, "wal-write-mode", walWriteModes, "auto"),
     state: oneOf<StateKind>(raw, "state", ["lmdb", "memory"], "lmdb"),
     insecure: raw.insecure === true,
     tls: tlsFiles(raw),

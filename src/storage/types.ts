@@ -8,6 +8,12 @@ import type { Entry, HardState, LogIndex, NodeId, SnapshotMeta, Term } from "../
 export interface AppendOptions {
   /** Resolve only once these entries (and everything written before) are on stable storage. */
   readonly sync: boolean;
+  /**
+   * A hint: the caller has other work to do while this append is written. A backend that can
+   * write on the calling thread (the WAL with writeMode "auto") writes from the thread pool
+   * instead, so that work overlaps the disk. Backends may ignore it.
+   */
+  readonly overlap?: boolean;
 }
 
 /**

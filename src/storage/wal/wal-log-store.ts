@@ -59,14 +59,21 @@ export interface WalOptions {
    * "thread" (default): appends are written from libuv's thread pool and the event loop runs on
    * while the disk flushes. "inline": written on the calling thread, so the event loop waits
    * for the disk but skips the hand-off to the pool and the wake-up on completion, which on a
-   * virtual machine with idle cores costs more than a small flush. For a process that serves
-   * the log and little else (the raft-store server).
+   * virtual machine with idle cores costs more than a small flush. "auto": inline, unless an
+   * append of the group says it has work to overlap (AppendOptions.overlap). Inline modes suit
+   * a process that serves the log and little else (the raft-store server).
    */
   readonly writeMode?: WalWriteMode;
 }
 
-export type WalWriteMode = "thread" | "inline";
-export const walWriteModes: readonly WalWriteMode[] = ["thread", "inline"];
+export type WalWriteMode = "thread" | "inline" | "auto";
+export const walWriteModes: readonly WalWriteMode[] = ["thread", "inline", "auto"];
+
+/** One append as group commit holds it: its encoded runs and its overlap hint. */
+interface PendingAppend {
+  readonly runs: readonly EntryRun[];
+  readonly overlap: boolean;
+}
 
 interface Segment extends SegmentInfo {
   handle: FileHandle | null;
@@ -82,7 +89,7 @@ const pendingBytesMax = 64 * 1024 * 1024;
 
 export class WalLogStore implements LogStore {
   private readonly queue = new SerialQueue();
-  private readonly commits: GroupCommit<readonly EntryRun[]>;
+  private readonly commits: GroupCommit<PendingAppend>;
   private status: "open" | "closed" | "failed" = "open";
   private activeDirty = false;
   private openHandles = 0;
@@ -178,7 +185,8 @@ export class WalLogStore implements LogStore {
       let bytes = 0;
       for (const run of runs) bytes += run.bytes.length;
       // Wrapped so the queue moves on now: the next append may join this one's group.
-      return { written: this.commits.submit(runs, options.sync, bytes) };
+      const pending = { runs, overlap: options.overlap === true };
+      return { written: this.commits.submit(pending, options.sync, bytes) };
     });
     return accepted.then((result) => result.written);
   }
@@ -219,12 +227,13 @@ export class WalLogStore implements LogStore {
   }
 
   /** Group commit's writer: one writev() of the whole group, then one fdatasync if asked. */
-  private async writeGroup(appends: readonly (readonly EntryRun[])[], sync: boolean):
-    Promise<void> {
+  private async writeGroup(appends: readonly PendingAppend[], sync: boolean): Promise<void> {
+    const mode = this.options.writeMode ?? "thread";
+    const inline = mode === "inline" || (mode === "auto" && !appends.some((a) => a.overlap));
     try {
       await this.guard("append", async () => {
-        const runs = appends.flat();
-        if (runs.length > 0) await this.writeRecords(runs);
+        const runs = appends.flatMap((append) => append.runs);
+        if (runs.length > 0) await this.writeRecords(runs, inline);
         if (sync && this.activeDirty) await this.syncActive();
       });
     } catch (error) {
@@ -234,7 +243,7 @@ export class WalLogStore implements LogStore {
     }
   }
 
-  private async writeRecords(runs: readonly EntryRun[]): Promise<void> {
+  private async writeRecords(runs: readonly EntryRun[], inline: boolean): Promise<void> {
     let active = this.segments[this.segments.length - 1];
     if (active === undefined || active.endOffset >= this.options.segmentBytes) {
       active = await this.roll(active);
@@ -243,7 +252,7 @@ export class WalLogStore implements LogStore {
     const records = frameRecords(runs, this.recordBytesTarget);
     const buffers = records.flatMap((record) => [record.header, ...record.runs.map((run) =>
       run.bytes)]);
-    const written = this.options.writeMode === "inline"
+    const written = inline
       ? writevFullySync(handle.fd, buffers, active.endOffset)
       : await writevFully(handle, buffers, active.endOffset);
     const end = indexWritten(this.table, records, active.endOffset);

@@ -52,13 +52,14 @@ export function backendFor(kind: StorageKind, walWriteMode?: WalWriteMode): Conf
   };
 }
 
-/** What the crash test kills: each disk backend, and the WAL once more with inline writes. */
-export const crashVariants = ["wal", "wal-inline", "lmdb", "level"] as const;
+/** What the crash test kills: each disk backend, and the WAL in its other write modes. */
+export const crashVariants = ["wal", "wal-inline", "wal-auto", "lmdb", "level"] as const;
 export type CrashVariant = (typeof crashVariants)[number];
 
 export function openCrashVariant(variant: CrashVariant, dir: string): Promise<Storage> {
-  if (variant === "wal" || variant === "wal-inline") {
-    const writeMode: WalWriteMode = variant === "wal" ? "thread" : "inline";
+  if (variant === "wal" || variant === "wal-inline" || variant === "wal-auto") {
+    const modes = { wal: "thread", "wal-inline": "inline", "wal-auto": "auto" } as const;
+    const writeMode: WalWriteMode = modes[variant];
     return openStorage({ kind: "wal", dir, segmentBytes: testSegmentBytes * 8, writeMode });
   }
   return openStorage({ kind: variant, dir });

@@ -1,7 +1,7 @@
 // Proves that every storage backend (memory, wal, lmdb, level) behaves identically through the
 // LogStore, StableStore and SnapshotStore interfaces: same results, same typed errors, same
 // state after a reopen, including the edge cases around compaction and truncation. The WAL
-// runs twice: with its default thread-pool writes and with inline writes.
+// runs in each write mode: thread-pool writes (its default), inline, and auto.
 
 import { describeConformance } from "../../../src/storage/conformance/index.js";
 import { storageKinds } from "../../../src/storage/types.js";
@@ -9,3 +9,4 @@ import { backendFor } from "../../support/storage/backends.js";
 
 for (const kind of storageKinds) describeConformance(backendFor(kind));
 describeConformance(backendFor("wal", "inline"));
+describeConformance(backendFor("wal", "auto"));

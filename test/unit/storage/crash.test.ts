@@ -2,7 +2,7 @@
 // a random workload (crash-child.ts) and is killed after a seeded number of operations; reopening
 // the store must show every synced entry intact, nothing deleted coming back, no gap, every
 // byte as written, and (WAL) a torn tail repaired durably, so a second open repairs nothing.
-// The WAL is killed in both write modes (thread pool and inline).
+// The WAL is killed in each write mode (thread pool, inline, and auto with mixed hints).
 // SEED=n replays a run.
 
 import assert from "node:assert/strict";
