@@ -69,11 +69,11 @@ export class HttpApi {
 
   private async handle(req: LeanRequest, res: LeanResponse): Promise<void> {
     // Split by hand: new URL() per request was a visible cost under load.
-    const target = req.url ?? "/";
+    const target = req.url;
     const mark = target.indexOf("?");
     const path = mark < 0 ? target : target.slice(0, mark);
     const params = new URLSearchParams(mark < 0 ? "" : target.slice(mark + 1));
-    const method = req.method ?? "GET";
+    const method = req.method;
     if (path === "/health" || path === "/ready" || path === "/metrics")
       return this.probe(path, res);
     this.authorize(req);
