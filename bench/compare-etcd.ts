@@ -116,7 +116,8 @@ function line(
 }
 
 export async function run(args: readonly string[]): Promise<void> {
-  const o = parseOptions(args, ["rounds", "seconds", "warmup", "clients", "cases", "target", "out"]);
+  const o = parseOptions(args,
+    ["rounds", "seconds", "warmup", "clients", "cases", "target", "out"]);
   const rounds = Number(o.get("rounds") ?? 3);
   const clientsList = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
   const cases = (o.get("cases") ?? "put,get,mixed").split(",") as LoadOp[];

@@ -4,9 +4,9 @@
 // raft-store as users run it: a 3-process cluster on loopback (fsync on), driven through its
 // HTTP or RESP API by concurrent clients each with one request outstanding, 256-byte puts and
 // linearizable gets, each case after `warmup` seconds of the same load that are not counted
-// (a fresh cluster is slower at first). One JSON line per case (CONTRACTS.md). With --profile, every member runs
-// under node --cpu-prof (profiles in DIR/n<id>/) and a summary of the leader's is printed on
-// stderr at the end.
+// (a fresh cluster is slower at first). One JSON line per case (CONTRACTS.md). With --profile,
+// every member runs under node --cpu-prof (profiles in DIR/n<id>/) and a summary of the
+// leader's is printed on stderr at the end.
 
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";

@@ -30,7 +30,11 @@ export interface LeanResponse {
    * Sends the whole response. `content-length` (and `connection` when needed) are added here;
    * header values must not contain CR or LF. Later calls are ignored.
    */
-  send(status: number, headers: Readonly<Record<string, string | number>>, body: Buffer | string): void;
+  send(
+    status: number,
+    headers: Readonly<Record<string, string | number>>,
+    body: Buffer | string,
+  ): void;
   /** Whether send() was called (or the connection is gone). */
   readonly sent: boolean;
 }
@@ -436,7 +440,9 @@ class Connection {
       const buf = this.pending;
       const lineEnd = buf.indexOf("\r\n", 0, "latin1");
       if (lineEnd < 0) {
-        if (buf.length > chunkLineBytesMax) throw new ProtocolError(400, "chunk size line too long");
+        if (buf.length > chunkLineBytesMax) {
+          throw new ProtocolError(400, "chunk size line too long");
+        }
         return false;
       }
       const sizeText = buf.toString("latin1", 0, lineEnd).split(";")[0]?.trim() ?? "";

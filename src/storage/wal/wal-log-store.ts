@@ -18,7 +18,13 @@ import { AssertionError, assert } from "../../assert.js";
 import type { Entry, LogIndex, Term } from "../../core/types.js";
 import { ConfigError, RaftStoreError } from "../../errors.js";
 import { StorageClosedError, StorageFailedError } from "../errors.js";
-import { ensureDirectory, fsyncDirectory, writeFully, writevFully, writevFullySync } from "../fs-util.js";
+import {
+  ensureDirectory,
+  fsyncDirectory,
+  writeFully,
+  writevFully,
+  writevFullySync,
+} from "../fs-util.js";
 import {
   type LogBounds,
   checkAppend,
@@ -116,7 +122,8 @@ export class WalLogStore implements LogStore {
 
   static async open(options: WalOptions): Promise<WalLogStore> {
     if (options.writeMode !== undefined && !walWriteModes.includes(options.writeMode)) {
-      throw new ConfigError(`writeMode "${String(options.writeMode)}": use ${walWriteModes.join(" or ")}`);
+      const modes = walWriteModes.join(", ");
+      throw new ConfigError(`writeMode "${String(options.writeMode)}": use one of ${modes}`);
     }
     if (!(options.segmentBytes >= 64)) {
       throw new ConfigError(`segmentBytes ${options.segmentBytes} < 64`);

@@ -9,7 +9,11 @@ import http from "node:http";
 import net from "node:net";
 import { after, before, test } from "node:test";
 import { seededRandom } from "../../../src/random.js";
-import { type LeanRequest, type LeanResponse, LeanHttpServer } from "../../../src/server/http/lean-http.js";
+import {
+  type LeanRequest,
+  type LeanResponse,
+  LeanHttpServer,
+} from "../../../src/server/http/lean-http.js";
 
 const seed = Number(process.env["SEED"] ?? 11);
 const bodyBytesMax = 4096;
@@ -19,7 +23,8 @@ function handler(req: LeanRequest, res: LeanResponse): void {
   if (req.url === "/throw") throw new Error("handler bug");
   const delay = Number(/delay=(\d+)/.exec(req.url)?.[1] ?? 0);
   const answer = (): void => res.send(200, { "content-type": "application/json", "x-url": req.url },
-    JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: req.body.toString("latin1") }));
+    JSON.stringify({ method: req.method, url: req.url, headers: req.headers,
+      body: req.body.toString("latin1") }));
   if (delay === 0) return answer();
   let turns = delay;
   const tick = (): void => {
@@ -29,6 +34,9 @@ function handler(req: LeanRequest, res: LeanResponse): void {
   };
   setImmediate(tick);
 }
+
+/** Every test ends well before this; a hung exchange fails instead of stalling the run. */
+const slow = { timeout: 20_000 };
 
 let server: LeanHttpServer;
 let port = 0;
@@ -80,7 +88,7 @@ async function exchange(pieces: readonly (string | Buffer)[], count: number):
   const done = new Promise<void>((resolve) => {
     socket.on("data", (data) => {
       raw += data.toString("latin1");
-      if (parseReplies(raw.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, "")).replies.length >= count) resolve();
+      if (parseReplies(withoutContinue(raw)).replies.length >= count) resolve();
     });
     socket.on("close", () => {
       ended = true;
@@ -96,15 +104,26 @@ async function exchange(pieces: readonly (string | Buffer)[], count: number):
   await new Promise((resolve) => setTimeout(resolve, 20));
   ended ||= socket.destroyed || socket.readableEnded;
   socket.destroy();
-  const { replies } = parseReplies(raw.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, ""));
+  const { replies } = parseReplies(withoutContinue(raw));
   return { replies, ended, raw };
 }
 
-function echoed(reply: Reply): { method: string; url: string; headers: Record<string, string>; body: string } {
-  return JSON.parse(reply.body) as { method: string; url: string; headers: Record<string, string>; body: string };
+interface Echo {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
 }
 
-test("keep-alive: two requests on one connection, headers lower-cased and trimmed", { timeout: 20_000 }, async () => {
+function echoed(reply: Reply): Echo {
+  return JSON.parse(reply.body) as Echo;
+}
+
+function withoutContinue(raw: string): string {
+  return raw.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, "");
+}
+
+test("keep-alive: two requests on a connection; headers lower-cased", slow, async () => {
   const { replies, ended } = await exchange([
     "GET /a?x=1 HTTP/1.1\r\nHost: h\r\nX-Thing:   v  \r\n\r\n",
     "POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
@@ -112,19 +131,21 @@ test("keep-alive: two requests on one connection, headers lower-cased and trimme
   assert.equal(ended, false);
   assert.equal(replies.length, 2);
   const [first, second] = replies.map(echoed);
-  assert.deepEqual([first?.method, first?.url, first?.headers["x-thing"], first?.body], ["GET", "/a?x=1", "v", ""]);
+  assert.deepEqual([first?.method, first?.url, first?.headers["x-thing"], first?.body],
+    ["GET", "/a?x=1", "v", ""]);
   assert.deepEqual([second?.method, second?.url, second?.body], ["POST", "/b", "hello"]);
   assert.equal(replies[0]?.headers["x-url"], "/a?x=1");
 });
 
-test("pipelined requests are answered in order even when the handler finishes them out of order", { timeout: 20_000 }, async () => {
+test("pipelined requests get their answers in request order", slow, async () => {
   const requests = [30, 0, 12, 1, 5].map((delay, i) =>
     `GET /p${i}?delay=${delay} HTTP/1.1\r\n\r\n`).join("");
   const { replies } = await exchange([requests], 5);
-  assert.deepEqual(replies.map((r) => echoed(r).url.split("?")[0]), ["/p0", "/p1", "/p2", "/p3", "/p4"]);
+  assert.deepEqual(replies.map((r) => echoed(r).url.split("?")[0]),
+    ["/p0", "/p1", "/p2", "/p3", "/p4"]);
 });
 
-test("seeded: pipelined length and chunked bodies survive any split into pieces", { timeout: 20_000 }, async () => {
+test("seeded: length and chunked bodies survive any split into pieces", slow, async () => {
   const random = seededRandom(seed);
   for (let round = 0; round < 20; round++) {
     const bodies: string[] = [];
@@ -144,7 +165,8 @@ test("seeded: pipelined length and chunked bodies survive any split into pieces"
           at += size;
         }
         const trailer = random() < 0.3 ? "X-Trailer: t\r\n" : "";
-        wire += `PUT /r${i} HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n${chunked}0\r\n${trailer}\r\n`;
+        const head = `PUT /r${i} HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n`;
+        wire += `${head}${chunked}0\r\n${trailer}\r\n`;
       }
     }
     const pieces: string[] = [];
@@ -158,7 +180,7 @@ test("seeded: pipelined length and chunked bodies survive any split into pieces"
   }
 });
 
-test("expect: 100-continue gets an interim 100 before the body is sent", { timeout: 20_000 }, async () => {
+test("expect: 100-continue gets an interim 100 before the body is sent", slow, async () => {
   const socket = net.connect(port, "127.0.0.1");
   await new Promise<void>((resolve) => socket.once("connect", resolve));
   let raw = "";
@@ -169,25 +191,29 @@ test("expect: 100-continue gets an interim 100 before the body is sent", { timeo
   while (!raw.includes("100 Continue")) await new Promise((resolve) => setTimeout(resolve, 2));
   assert.equal(raw, "HTTP/1.1 100 Continue\r\n\r\n");
   socket.write("abc");
-  while (parseReplies(raw.slice(25)).replies.length === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+  while (parseReplies(raw.slice(25)).replies.length === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
   assert.equal(echoed(parseReplies(raw.slice(25)).replies[0] as Reply).body, "abc");
   socket.destroy();
 });
 
-test("HTTP/1.0 closes unless asked to keep alive; connection: close closes after the reply", { timeout: 20_000 }, async () => {
+test("HTTP/1.0 closes unless kept alive; connection: close closes", slow, async () => {
   const plain = await exchange(["GET /x HTTP/1.0\r\n\r\n"], 1);
   assert.equal(plain.replies[0]?.headers["connection"], "close");
   assert.equal(plain.ended, true);
-  const kept = await exchange(["GET /x HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", "GET /y HTTP/1.0\r\nconnection: keep-alive\r\n\r\n"], 2);
+  const kept = await exchange(["GET /x HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
+    "GET /y HTTP/1.0\r\nconnection: keep-alive\r\n\r\n"], 2);
   assert.equal(kept.replies.length, 2);
   assert.equal(kept.replies[0]?.headers["connection"], "keep-alive");
   assert.equal(kept.ended, false);
-  const closed = await exchange(["GET /x HTTP/1.1\r\nconnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n"], 2);
+  const closed = await exchange(
+    ["GET /x HTTP/1.1\r\nconnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n"], 2);
   assert.equal(closed.replies.length, 1);
   assert.equal(closed.ended, true);
 });
 
-test("HEAD gets the headers and content-length without a body", { timeout: 20_000 }, async () => {
+test("HEAD gets the headers and content-length without a body", slow, async () => {
   const { raw } = await exchange(["HEAD /h HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n"], 1);
   const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
   assert.match(head, /content-length: \d+/);
@@ -195,7 +221,7 @@ test("HEAD gets the headers and content-length without a body", { timeout: 20_00
   assert.match(raw.slice(head.length + 4), /^HTTP\/1\.1 200 OK\r\n/);
 });
 
-test("refusals: each answers with its status and closes only its own connection", { timeout: 20_000 }, async () => {
+test("refusals answer with their status and close only their connection", slow, async () => {
   const cases: [string, number][] = [
     ["\x00\x01garbage\r\n\r\n", 400],
     ["GET /x HTTP/1.1\r\nbad header line\r\n\r\n", 400],
@@ -206,7 +232,8 @@ test("refusals: each answers with its status and closes only its own connection"
     ["POST /x HTTP/1.1\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\nabc", 400],
     ["POST /x HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n", 501],
     [`POST /x HTTP/1.1\r\ncontent-length: ${bodyBytesMax + 1}\r\n\r\n`, 413],
-    [`POST /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n${(bodyBytesMax + 1).toString(16)}\r\n`, 413],
+    [`POST /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n${(bodyBytesMax + 1).toString(16)}\r\n`,
+      413],
     ["POST /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n", 400],
     ["POST /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabcXX", 400],
     [`GET /${"a".repeat(2000)} HTTP/1.1\r\n\r\n`, 431],
@@ -221,13 +248,14 @@ test("refusals: each answers with its status and closes only its own connection"
   assert.equal(ok.replies[0]?.status, 200);
 });
 
-test("a handler that throws gets a 500 and the connection keeps serving", { timeout: 20_000 }, async () => {
-  const { replies, ended } = await exchange(["GET /throw HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n"], 2);
+test("a handler that throws gets a 500 and the connection keeps serving", slow, async () => {
+  const { replies, ended } =
+    await exchange(["GET /throw HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n"], 2);
   assert.deepEqual(replies.map((r) => r.status), [500, 200]);
   assert.equal(ended, false);
 });
 
-test("node:http's client with a keep-alive agent talks to it", { timeout: 20_000 }, async () => {
+test("node:http's client with a keep-alive agent talks to it", slow, async () => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
   try {
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
