@@ -32,16 +32,15 @@ interface Setup {
 }
 
 /** The same workload for every system: 256-byte values over 10,000 keys, after a warm-up. */
-async function load(
+function load(
   s: Setup,
   api: LoadApi,
   endpoints: string[],
   op: LoadOp,
   clients: number,
 ): Promise<LoadResult> {
-  const workload = { api, endpoints, clients, op, valueBytes: 256, keys: 10_000 };
-  if (s.warmup > 0) await runLoad({ ...workload, seconds: s.warmup });
-  return runLoad({ ...workload, seconds: s.seconds });
+  return runLoad({ api, endpoints, clients, op, valueBytes: 256, keys: 10_000,
+    seconds: s.seconds, warmupSeconds: s.warmup });
 }
 
 async function measureEtcd(s: Setup, op: LoadOp, clients: number): Promise<LoadResult> {

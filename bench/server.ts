@@ -57,9 +57,8 @@ export async function run(args: readonly string[]): Promise<void> {
           leader = await cluster.waitLeader();
           const ids = target === "all" ? [1, 2, 3] : [leader];
           const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
-          const workload = { api, endpoints, clients: n, op, valueBytes: 256, keys: 10_000 };
-          if (warmup > 0) await runLoad({ ...workload, seconds: warmup });
-          const result = await runLoad({ ...workload, seconds });
+          const result = await runLoad({ api, endpoints, clients: n, op, valueBytes: 256,
+            keys: 10_000, seconds, warmupSeconds: warmup });
           printLine({
             suite: "server",
             case: op,

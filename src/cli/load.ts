@@ -16,6 +16,8 @@ export interface LoadOptions {
   readonly endpoints: readonly string[];
   readonly clients: number;
   readonly seconds: number;
+  /** Seconds of the same load run first and not counted (a fresh server is slower at first). */
+  readonly warmupSeconds?: number;
   readonly op: LoadOp;
   readonly valueBytes: number;
   readonly keys: number;
@@ -123,6 +125,10 @@ export class Latencies {
 
 /** Runs the load; resolves when every client has finished its last operation. */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  if (o.warmupSeconds !== undefined && o.warmupSeconds > 0) {
+    const { onProgress: _ignored, ...rest } = o;
+    await runLoad({ ...rest, seconds: o.warmupSeconds, warmupSeconds: 0 });
+  }
   const value = "v".repeat(o.valueBytes);
   const make = o.api === "http" ? httpRunner : o.api === "etcd" ? etcdRunner : respRunner;
   const runners = await Promise.all(
