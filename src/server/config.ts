@@ -35,6 +35,8 @@ export interface ServerConfig {
   readonly storage: StorageKind;
   /** How the WAL writes (storage wal only): on the event loop's thread or the thread pool. */
   readonly walWriteMode: WalWriteMode;
+  /** Keep the next WAL segment zero-filled ahead of need (storage wal only). */
+  readonly walPreallocate: boolean;
   readonly state: StateKind;
   readonly insecure: boolean;
   readonly tls: TlsFiles | null;
@@ -61,6 +63,7 @@ const flags = {
   join: { type: "string" },
   storage: { type: "string" },
   "wal-write-mode": { type: "string" },
+  "wal-preallocate": { type: "string" },
   state: { type: "string" },
   insecure: { type: "boolean" },
   "tls-cert": { type: "string" },
@@ -80,6 +83,7 @@ export const serveUsage = `raft-store serve --id <id> --data <dir> --peer <host:
   [--join <http host:port>]                  join a running cluster through any member
   [--storage wal|lmdb|level|memory]          Raft log backend (default wal)
   [--wal-write-mode auto|inline|thread]      where the WAL writes (default auto, see the README)
+  [--wal-preallocate on|off]                 zero-fill the next WAL segment ahead (default on)
   [--state lmdb|memory]                      key-value state (default lmdb)
   [--cluster-id <name>] [--token <secret>] [--log-level error|warn|info|debug]
   [--tls-cert f --tls-key f --tls-ca f]      TLS for HTTP and RESP, mutual TLS between members
@@ -225,6 +229,7 @@ export function resolveConfig(raw: Raw): ServerConfig {
     join: text(raw, "join"),
     storage: oneOf(raw, "storage", storageKinds, "wal"),
     walWriteMode: oneOf(raw, "wal-write-mode", walWriteModes, "auto"),
+    walPreallocate: oneOf(raw, "wal-preallocate", ["on", "off"], "on") === "on",
     state: oneOf<StateKind>(raw, "state", ["lmdb", "memory"], "lmdb"),
     insecure: raw.insecure === true,
     tls: tlsFiles(raw),

@@ -59,7 +59,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       config.storage === "memory"
         ? { kind: "memory" }
         : config.storage === "wal"
-          ? { kind: "wal", dir: join(config.dataDir, "raft"), writeMode: config.walWriteMode }
+          ? { kind: "wal", dir: join(config.dataDir, "raft"), writeMode: config.walWriteMode,
+            preallocate: config.walPreallocate }
           : { kind: config.storage, dir: join(config.dataDir, "raft") },
     ),
     metrics,

@@ -29,6 +29,8 @@ export type StorageOptions =
     readonly segmentBytes?: number;
     readonly entryBytesMax?: number;
     readonly writeMode?: WalWriteMode;
+    /** Keep the next segment zero-filled ahead of need (default true): WalOptions.preallocate. */
+    readonly preallocate?: boolean;
   }
   | { readonly kind: "lmdb" | "level"; readonly dir: string; readonly entryBytesMax?: number };
 
@@ -53,6 +55,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
       entryBytesMax,
       segmentBytes: options.segmentBytes ?? defaultSegmentBytes,
       ...(options.writeMode === undefined ? {} : { writeMode: options.writeMode }),
+      ...(options.preallocate === undefined ? {} : { preallocate: options.preallocate }),
     });
   } else {
     storage = await openEngineStorage(options.kind, options.dir, entryBytesMax, snapshots);

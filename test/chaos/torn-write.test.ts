@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { type Entry, EntryType } from "../../src/core/types.js";
 import { openStorage } from "../../src/storage/open-storage.js";
+import { WalLogStore } from "../../src/storage/wal/wal-log-store.js";
 import { newestSegment, tearWal } from "./torn-write.js";
 
 const dirs: string[] = [];
@@ -27,11 +28,16 @@ function entries(from: number, count: number, term: number): Entry[] {
   }));
 }
 
-/** A WAL store with three appends (three records): entries 1..4, 5..7, 8..12. */
-async function writtenWal(): Promise<string> {
+/**
+ * A WAL store with three appends (three records): entries 1..4, 5..7, 8..12. `preallocate`:
+ * its segment is made from a zero-filled spare (waited for), or grows with each write.
+ */
+async function writtenWal(preallocate: boolean): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "raft-store-torn-"));
   dirs.push(dir);
-  const storage = await openStorage({ kind: "wal", dir });
+  const storage = await openStorage({ kind: "wal", dir, preallocate, segmentBytes: 1 << 20 });
+  assert.ok(storage.log instanceof WalLogStore);
+  assert.equal(await storage.log.spareReady(), preallocate);
   await storage.log.append(entries(1, 4, 1), { sync: true });
   await storage.log.append(entries(5, 3, 1), { sync: true });
   await storage.log.append(entries(8, 5, 2), { sync: true });
@@ -40,27 +46,33 @@ async function writtenWal(): Promise<string> {
   return dir;
 }
 
-test("append mode adds half a record that recovery cuts off, losing no entry", async () => {
-  const dir = await writtenWal();
-  const torn = await tearWal(join(dir, "log"), "append");
-  assert.ok(torn !== null);
-  assert.ok(torn.sizeAfter > torn.sizeBefore, JSON.stringify(torn));
-  assert.equal((await stat(torn.segment)).size, torn.sizeAfter);
-  const reopened = await openStorage({ kind: "wal", dir });
-  try {
-    assert.equal(reopened.log.lastIndex(), 12);
-    assert.equal(reopened.repairs.length, 1, reopened.repairs.join("; "));
-    assert.match(reopened.repairs[0] ?? "", /torn tail/);
-    const last = await reopened.log.entries(12, 13, 1 << 20);
-    assert.equal(last[0]?.term, 2);
-  } finally {
-    await reopened.close();
-  }
-  assert.equal((await stat(torn.segment)).size, torn.sizeBefore);
-});
+for (const preallocate of [false, true]) {
+  const label = preallocate ? "a preallocated segment" : "a segment that grows";
+  test(`append mode adds half a record that recovery cuts off, losing no entry (${label})`,
+    async () => {
+      const dir = await writtenWal(preallocate);
+      const torn = await tearWal(join(dir, "log"), "append");
+      assert.ok(torn !== null);
+      if (preallocate) assert.equal(torn.sizeAfter, torn.sizeBefore, "written over the zeros");
+      else assert.ok(torn.sizeAfter > torn.sizeBefore, JSON.stringify(torn));
+      assert.equal((await stat(torn.segment)).size, torn.sizeAfter);
+      const reopened = await openStorage({ kind: "wal", dir, preallocate, segmentBytes: 1 << 20 });
+      try {
+        assert.equal(reopened.log.lastIndex(), 12);
+        assert.equal(reopened.repairs.length, 1, reopened.repairs.join("; "));
+        assert.match(reopened.repairs[0] ?? "", /torn tail/);
+        const last = await reopened.log.entries(12, 13, 1 << 20);
+        assert.equal(last[0]?.term, 2);
+      } finally {
+        await reopened.close();
+      }
+      // Cut back to the end of the last intact record.
+      assert.equal((await stat(torn.segment)).size, torn.recordOffset + torn.recordBytes);
+    });
+}
 
 test("cut mode halves the last record; recovery drops that record's entries", async () => {
-  const dir = await writtenWal();
+  const dir = await writtenWal(false);
   const torn = await tearWal(join(dir, "log"), "cut");
   assert.ok(torn !== null);
   assert.ok(torn.sizeAfter < torn.sizeBefore);

@@ -2,8 +2,9 @@
 // in the middle of a write can, then let the member's recovery find and repair it.
 //
 // Two modes:
-// - "append": add the first half of a record after the last one, as a crash during the write
-//   of a new record leaves it. That record was never synced, so never acknowledged: recovery
+// - "append": add the first half of a record after the last one (over the zeros of a
+//   preallocated segment, or at the end of the file), as a crash during the write of a new
+//   record leaves it. That record was never synced, so never acknowledged: recovery
 //   must cut it off and the member loses nothing. This is the realistic torn write, and sound
 //   for a correctness check.
 // - "cut": truncate the file in the middle of its last record. The record was written and
@@ -24,6 +25,7 @@ import {
   recordFirstIndex,
   recordHeaderBytes,
 } from "../../src/storage/wal/record.js";
+import { isZeroFrom } from "../../src/storage/wal/recovery.js";
 import { parseSegmentName, segmentHeaderBytes } from "../../src/storage/wal/segment.js";
 
 export type TearMode = "append" | "cut";
@@ -89,6 +91,8 @@ export async function tearWal(logDir: string, mode: TearMode): Promise<TearResul
   if (record === null) return null;
   if (mode === "cut" && isCutRecord(buf, record.offset)) return null;
   const half = Math.max(1, Math.floor(record.bytes / 2));
+  const inZeros = isZeroFrom(buf, record.offset + record.bytes) &&
+    buf.length >= record.offset + record.bytes + half;
   const handle = await open(segment, "r+");
   try {
     if (mode === "cut") {
@@ -102,8 +106,10 @@ export async function tearWal(logDir: string, mode: TearMode): Promise<TearResul
         torn.writeUInt32LE(next % 0x1_0000_0000, 16);
         torn.writeUInt32LE(Math.floor(next / 0x1_0000_0000), 20);
       }
-      // Anything after the last intact record is already a torn tail: replace it.
-      await handle.truncate(end);
+      // In a preallocated segment the torn write lands on the zeros after the last record, as
+      // a crash leaves it. Otherwise anything after that record is already a torn tail: replace
+      // it.
+      if (!inZeros) await handle.truncate(end);
       await handle.write(torn, 0, torn.length, end);
     }
     await handle.sync();
@@ -112,7 +118,7 @@ export async function tearWal(logDir: string, mode: TearMode): Promise<TearResul
   }
   const sizeAfter = mode === "cut"
     ? record.offset + half
-    : record.offset + record.bytes + half;
+    : inZeros ? buf.length : record.offset + record.bytes + half;
   return {
     segment, recordOffset: record.offset, recordBytes: record.bytes,
     sizeBefore: buf.length, sizeAfter, mode,

@@ -117,7 +117,7 @@ async function scanSegments(
     next = prefetch(segments[position + 1]);
     const headerFault = checkSegmentHeader(buf, segment.baseIndex);
     if (headerFault !== null) {
-      if (isLast && (buf.length < segmentHeaderBytes || buf.every((byte) => byte === 0))) {
+      if (isLast && (buf.length < segmentHeaderBytes || isZeroFrom(buf, 0))) {
         // A segment being created when the process died: nothing in it was ever synced.
         await removeSegment(segment, "torn at creation", repairs);
         continue;
@@ -126,7 +126,13 @@ async function scanSegments(
     }
     const scan = scanRecords(buf, segment, table, lastTerm, limits);
     segment.endOffset = scan.endOffset;
-    if (scan.fault !== null) await handleFault(buf, segment, scan, isLast, limits, repairs);
+    // Zeros after the last record are the unused part of a preallocated segment (spare-segment.ts):
+    // its clean end. A sealed segment can have one too (segmentBytes changed between runs); if
+    // records were lost there, the next segment's base index says so below.
+    const cleanEnd = scan.fault !== null && isZeroFrom(buf, scan.endOffset);
+    if (scan.fault !== null && !cleanEnd) {
+      await handleFault(buf, segment, scan, isLast, limits, repairs);
+    }
     const following = segments[position + 1];
     if (following !== undefined && following.baseIndex !== scan.nextIndex) {
       const previousEnd = scan.nextIndex - 1;
@@ -138,6 +144,17 @@ async function scanSegments(
   }
   return live;
 }
+
+/** Whether buf[from..] is all zeros (compared a block at a time). */
+export function isZeroFrom(buf: Buffer, from: number): boolean {
+  for (let offset = from; offset < buf.length; offset += zeroBlock.length) {
+    const end = Math.min(buf.length, offset + zeroBlock.length);
+    if (!buf.subarray(offset, end).equals(zeroBlock.subarray(0, end - offset))) return false;
+  }
+  return true;
+}
+
+const zeroBlock = Buffer.alloc(64 * 1024);
 
 function prefetch(segment: SegmentInfo | undefined): Promise<Buffer> | null {
   if (segment === undefined) return null;

@@ -21,11 +21,26 @@ export function makeTempDir(label: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `raft-store-${label}-`));
 }
 
-/** A backend of `kind`; `walWriteMode` picks how the WAL writes (its default otherwise). */
-export function backendFor(kind: StorageKind, walWriteMode?: WalWriteMode): ConformanceBackend {
+/** How a WAL variant of the tests writes: its write mode and whether it preallocates. */
+export interface WalVariant {
+  readonly writeMode?: WalWriteMode;
+  readonly preallocate?: boolean;
+}
+
+function variantLabel(wal: WalVariant): string | null {
+  const parts = [
+    ...(wal.writeMode === undefined ? [] : [`${wal.writeMode} writes`]),
+    ...(wal.preallocate === false ? ["no preallocation"] : []),
+  ];
+  return parts.length === 0 ? null : parts.join(", ");
+}
+
+/** A backend of `kind`; `wal` picks how the WAL writes (its defaults otherwise). */
+export function backendFor(kind: StorageKind, wal: WalVariant = {}): ConformanceBackend {
+  const variant = variantLabel(wal);
   return {
     kind,
-    ...(walWriteMode === undefined ? {} : { variant: `${walWriteMode} writes` }),
+    ...(variant === null ? {} : { variant }),
     async fresh(options: BackendOptions = {}): Promise<BackendPlace> {
       const limits = options.entryBytesMax === undefined
         ? {}
@@ -41,8 +56,7 @@ export function backendFor(kind: StorageKind, walWriteMode?: WalWriteMode): Conf
       const dir = await makeTempDir(kind);
       return {
         open: () => kind === "wal"
-          ? openStorage({ kind, dir, segmentBytes: testSegmentBytes, ...limits,
-            ...(walWriteMode === undefined ? {} : { writeMode: walWriteMode }) })
+          ? openStorage({ kind, dir, segmentBytes: testSegmentBytes, ...limits, ...wal })
           : openStorage({ kind, dir, ...limits }),
         snapshotLeftovers: async () =>
           (await readdir(join(dir, "snapshots"))).filter((name) => !name.endsWith(".snap")),
@@ -52,15 +66,23 @@ export function backendFor(kind: StorageKind, walWriteMode?: WalWriteMode): Conf
   };
 }
 
-/** What the crash test kills: each disk backend, and the WAL in its other write modes. */
-export const crashVariants = ["wal", "wal-inline", "wal-auto", "lmdb", "level"] as const;
+/**
+ * What the crash test kills: each disk backend, the WAL in its other write modes, and the WAL
+ * without preallocated segments ("wal-grow": every write grows the file).
+ */
+export const crashVariants = [
+  "wal", "wal-inline", "wal-auto", "lmdb", "level", "wal-grow",
+] as const;
 export type CrashVariant = (typeof crashVariants)[number];
 
 export function openCrashVariant(variant: CrashVariant, dir: string): Promise<Storage> {
-  if (variant === "wal" || variant === "wal-inline" || variant === "wal-auto") {
-    const modes = { wal: "thread", "wal-inline": "inline", "wal-auto": "auto" } as const;
+  if (variant === "wal" || variant === "wal-inline" || variant === "wal-auto" ||
+    variant === "wal-grow") {
+    const modes = { wal: "thread", "wal-inline": "inline", "wal-auto": "auto",
+      "wal-grow": "thread" } as const;
     const writeMode: WalWriteMode = modes[variant];
-    return openStorage({ kind: "wal", dir, segmentBytes: testSegmentBytes * 8, writeMode });
+    return openStorage({ kind: "wal", dir, segmentBytes: testSegmentBytes * 8, writeMode,
+      preallocate: variant !== "wal-grow" });
   }
   return openStorage({ kind: variant, dir });
 }

@@ -44,6 +44,9 @@ test("the contract's flags resolve, with defaults for the rest", () => {
   );
   assert.equal(c.insecure, false);
   assert.equal(c.tickMs, 100);
+  assert.equal(c.walWriteMode, "auto");
+  assert.equal(c.walPreallocate, true);
+  assert.equal(parseServeArgs([...base, "--wal-preallocate", "off"]).walPreallocate, false);
 });
 
 test("a config file supplies settings and flags override it", () => {
@@ -97,6 +100,8 @@ const mistakes: [string, string[], RegExp][] = [
     /twice/,
   ],
   ["an unknown storage", [...base, "--storage", "floppy"], /use one of wal, lmdb, level, memory/],
+  ["a preallocation switch that is not on/off", [...base, "--wal-preallocate", "yes"],
+    /--wal-preallocate "yes": use one of on, off/],
   ["half the TLS files", [...base, "--tls-cert", "c.pem"], /TLS needs all of/],
   [
     "no client API",

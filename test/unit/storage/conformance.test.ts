@@ -8,5 +8,6 @@ import { storageKinds } from "../../../src/storage/types.js";
 import { backendFor } from "../../support/storage/backends.js";
 
 for (const kind of storageKinds) describeConformance(backendFor(kind));
-describeConformance(backendFor("wal", "inline"));
-describeConformance(backendFor("wal", "auto"));
+describeConformance(backendFor("wal", { writeMode: "inline" }));
+describeConformance(backendFor("wal", { writeMode: "auto" }));
+describeConformance(backendFor("wal", { preallocate: false }));

@@ -6,7 +6,7 @@
 // written as one record and damaged anywhere) is cut off durably and every complete record kept.
 
 import assert from "node:assert/strict";
-import { readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, unlink, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { describe, it } from "node:test";
 import { crc32c } from "@node-rs/crc32";
@@ -21,6 +21,7 @@ import {
   recordHeaderBytes,
 } from "../../../src/storage/wal/record.js";
 import { segmentHeaderBytes } from "../../../src/storage/wal/segment.js";
+import { WalLogStore } from "../../../src/storage/wal/wal-log-store.js";
 import { makeTempDir } from "../../support/storage/backends.js";
 import {
   appendBytes,
@@ -35,8 +36,12 @@ const entrySize = 100;
 /** One entry per append, so one record per entry. */
 const recordSize = recordHeaderBytes + entryHeaderBytes + entrySize;
 
+/**
+ * Without the zero-filled spare segment, so each segment ends at its last record and the file
+ * surgery below can work from the file's end. Preallocated segments have tests of their own.
+ */
 function openWal(dir: string): Promise<Storage> {
-  return openStorage({ kind: "wal", dir, segmentBytes });
+  return openStorage({ kind: "wal", dir, segmentBytes, preallocate: false });
 }
 
 /** A WAL holding entries 1..count written one per batch; returns its directory. */
@@ -191,15 +196,16 @@ describe("WAL torn tails", () => {
     await rm(dir, { recursive: true });
   });
 
-  it("zeros or a partial header after the last record are cut off", async () => {
+  it("zeros after the last record are its clean end; a partial header is cut off", async () => {
     const { dir, entries } = await walWith(30);
     const last = (await segmentPaths(dir)).pop() ?? "";
     await appendBytes(last, new Uint8Array(4096));
+    const storage = await openWal(dir);
+    assert.deepEqual(storage.repairs, [], "zeros are the unused end of a preallocated segment");
+    assert.deepEqual(plain(await readAll(storage)), plain(entries));
+    await storage.close();
+    await appendBytes(last, Buffer.from([7, 0, 0, 0, 99, 0, 0]));
     await expectRepaired(dir, entries);
-    // The repair's append may have started a new segment: damage whichever is last now.
-    const lastNow = (await segmentPaths(dir)).pop() ?? "";
-    await appendBytes(lastNow, Buffer.from([7, 0, 0, 0, 99, 0, 0]));
-    await expectRepaired(dir, [...entries, ...makeEntries(31, 32, 2, entrySize)]);
     await rm(dir, { recursive: true });
   });
 
@@ -221,6 +227,124 @@ describe("WAL torn tails", () => {
       (error: unknown) => error instanceof CorruptLogError && error.offset === recordOffset(4));
     assert.equal((await storage.log.entries(1, 5, 1e9)).length, 4);
     await storage.close();
+    await rm(dir, { recursive: true });
+  });
+});
+
+describe("WAL preallocated segments", () => {
+  const preallocated = { kind: "wal", segmentBytes: 4096, preallocate: true } as const;
+
+  /** A WAL whose first segment is made from a ready spare, holding entries 1..count. */
+  async function preallocatedWal(count: number): Promise<{ dir: string; entries: Entry[] }> {
+    const dir = await makeTempDir("wal-prealloc");
+    const storage = await openStorage({ ...preallocated, dir });
+    assert.ok(storage.log instanceof WalLogStore);
+    assert.equal(await storage.log.spareReady(), true);
+    const entries = makeEntries(1, count, 1, entrySize);
+    for (const entry of entries) await storage.log.append([entry], { sync: true });
+    await storage.close();
+    return { dir, entries };
+  }
+
+  it("a segment made from the spare is zero-filled past its records and reopens clean", async () => {
+    const { dir, entries } = await preallocatedWal(10);
+    const [segment] = await segmentPaths(dir);
+    assert.ok(segment !== undefined);
+    assert.equal(await fileSize(segment), 4096, "the whole segment was allocated up front");
+    const buf = await readFile(segment);
+    assert.ok(buf.subarray(recordOffset(10)).every((byte) => byte === 0));
+    const storage = await openStorage({ ...preallocated, dir });
+    assert.deepEqual(storage.repairs, []);
+    assert.deepEqual(plain(await readAll(storage)), plain(entries));
+    // Appends go on at the end of the records, over the zeros.
+    const more = makeEntries(11, 12, 1, entrySize);
+    await storage.log.append(more, { sync: true });
+    await storage.close();
+    assert.equal(await fileSize(segment), 4096);
+    assert.equal((await readFile(segment)).readUInt32LE(recordOffset(10) + 16), 11);
+    const again = await openStorage({ ...preallocated, dir });
+    assert.deepEqual(plain(await readAll(again)), plain([...entries, ...more]));
+    await again.close();
+    await rm(dir, { recursive: true });
+  });
+
+  it("a record torn in the zero-filled part is cut off, keeping every complete one", async () => {
+    const { dir, entries } = await preallocatedWal(10);
+    const [segment] = await segmentPaths(dir);
+    assert.ok(segment !== undefined);
+    const buf = await readFile(segment);
+    // What a crash during the 11th write leaves: its first half, then the zeros.
+    buf.copy(buf, recordOffset(10), recordOffset(9), recordOffset(9) + recordSize / 2);
+    buf.writeUInt32LE(11, recordOffset(10) + 16);
+    await writeFile(segment, buf);
+    const storage = await openStorage({ ...preallocated, dir });
+    assert.equal(storage.repairs.length, 1, storage.repairs.join("; "));
+    assert.match(storage.repairs[0] ?? "", new RegExp(`at offset ${recordOffset(10)}`));
+    assert.deepEqual(plain(await readAll(storage)), plain(entries));
+    await storage.close();
+    await rm(dir, { recursive: true });
+  });
+
+  it("damage followed by intact records in a preallocated segment fails open", async () => {
+    const { dir } = await preallocatedWal(10);
+    const [segment] = await segmentPaths(dir);
+    assert.ok(segment !== undefined);
+    await flipByte(segment, recordOffset(4) + 30);
+    const error: unknown = await openStorage({ ...preallocated, dir }).then(
+      async (storage) => { await storage.close(); return null; }, (caught: unknown) => caught);
+    assert.ok(error instanceof CorruptLogError, String(error));
+    assert.equal(error.offset, recordOffset(4));
+    assert.match(error.reason, /intact records follow/);
+    await rm(dir, { recursive: true });
+  });
+
+  it("a spare renamed into place before its header was written is removed", async () => {
+    const { dir, entries } = await preallocatedWal(5);
+    const next = join(dir, "log", `${String(6).padStart(20, "0")}.wal`);
+    await writeFile(next, new Uint8Array(4096));
+    const storage = await openStorage({ ...preallocated, dir });
+    assert.equal(storage.repairs.length, 1, storage.repairs.join("; "));
+    assert.match(storage.repairs[0] ?? "", /torn at creation/);
+    assert.deepEqual(plain(await readAll(storage)), plain(entries));
+    await storage.close();
+    await rm(dir, { recursive: true });
+  });
+
+  it("a half-filled spare is removed on open, one of the wrong size replaced", async () => {
+    const dir = await makeTempDir("wal-prealloc");
+    const log = join(dir, "log");
+    await mkdir(log, { recursive: true });
+    await writeFile(join(log, "spare.tmp"), new Uint8Array(100));
+    await writeFile(join(log, "spare.zero"), new Uint8Array(100));
+    const storage = await openStorage({ ...preallocated, dir });
+    assert.ok(storage.log instanceof WalLogStore);
+    assert.equal(await storage.log.spareReady(), true);
+    const names = (await readdir(log)).sort();
+    assert.deepEqual(names.filter((name) => name.startsWith("spare")), ["spare.zero"]);
+    assert.equal(await fileSize(join(log, "spare.zero")), 4096);
+    await storage.close();
+    await rm(dir, { recursive: true });
+  });
+
+  it("rolls to a new spare as each segment fills", async () => {
+    const dir = await makeTempDir("wal-prealloc");
+    const storage = await openStorage({ ...preallocated, dir });
+    assert.ok(storage.log instanceof WalLogStore);
+    // Two appends of 20 entries fill a segment: four segments, the last holding one append.
+    const entries = makeEntries(1, 140, 1, entrySize);
+    for (let k = 0; k < entries.length; k += 20) {
+      await storage.log.spareReady();
+      await storage.log.append(entries.slice(k, k + 20), { sync: true });
+    }
+    await storage.close();
+    const segments = await segmentPaths(dir);
+    assert.equal(segments.length, 4);
+    // The last one is allocated in full though its records take 2,832 bytes.
+    for (const segment of segments) assert.ok(await fileSize(segment) >= 4096, segment);
+    const again = await openStorage({ ...preallocated, dir });
+    assert.deepEqual(again.repairs, []);
+    assert.deepEqual(plain(await readAll(again)), plain(entries));
+    await again.close();
     await rm(dir, { recursive: true });
   });
 });
