@@ -1,6 +1,6 @@
 // `npm run bench -- server [--api http|resp|both] [--clients 1,16,64,256] [--seconds 10]
 //   [--warmup 2] [--cases put,get] [--target leader|all] [--storage wal] [--state lmdb]
-//   [--profile DIR]`:
+//   [--profile DIR] [--member-flags "--wal-preallocate off ..."]`:
 // raft-store as users run it: a 3-process cluster on loopback (fsync on), driven through its
 // HTTP or RESP API by concurrent clients each with one request outstanding, 256-byte puts and
 // linearizable gets, each case after `warmup` seconds of the same load that are not counted
@@ -27,6 +27,7 @@ export async function run(args: readonly string[]): Promise<void> {
     "state",
     "tick-ms",
     "profile",
+    "member-flags",
   ]);
   const apis = (o.get("api") ?? "http")
     .split(",")
@@ -43,7 +44,8 @@ export async function run(args: readonly string[]): Promise<void> {
     tickMs: Number(o.get("tick-ms") ?? 100),
     storage: o.get("storage") ?? "wal",
     state: o.get("state") ?? "lmdb",
-    flags: ["--log-level", "warn"],
+    // Extra `serve` flags for every member, for A/B runs of a setting.
+    flags: ["--log-level", "warn", ...(o.get("member-flags") ?? "").split(" ").filter(Boolean)],
     ...(profile === undefined
       ? {}
       : { nodeArgs: (id: number) => ["--cpu-prof", "--cpu-prof-dir", join(profile, `n${id}`)] }),
@@ -88,7 +90,8 @@ export async function run(args: readonly string[]): Promise<void> {
   if (profile !== undefined && leader !== 0) {
     const dir = join(profile, `n${leader}`);
     for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
-      process.stderr.write(`leader (member ${leader}) profile:\n${summarizeProfile(join(dir, file), 40)}\n`);
+      const summary = summarizeProfile(join(dir, file), 40);
+      process.stderr.write(`leader (member ${leader}) profile:\n${summary}\n`);
     }
   }
 }

@@ -1,9 +1,11 @@
 // `npm run bench -- storage [--seconds N] [--dir D] [--backends wal,lmdb,level]
-//  [--open-entries N]`: for each disk backend, synced appends of 256-byte entries at batch
-// sizes 1, 16 and 256 with one append in flight (`clients` null), batch 256 with 4 and 16
-// concurrent appenders (`clients` 4 and 16), the time to open a store of N entries (default 1,000,000), and the
-// sequential read-back of that store; plus the disk's own limits, as ratios. One JSON line per
-// case. Data goes to a temporary directory that is removed afterwards.
+//  [--open-entries N] [--wal-write-mode auto|inline|thread] [--wal-preallocate on|off]`: for
+// each disk backend, synced appends of 256-byte entries at batch sizes 1, 16 and 256 with one
+// append in flight (`clients` null), batch 256 with 4 and 16 concurrent appenders (`clients` 4
+// and 16), the time to open a store of N entries (default 1,000,000), and the sequential
+// read-back of that store; plus the disk's own limits, as ratios. The WAL runs as the server
+// runs it by default (write mode auto, preallocated segments); its lines name the setting. One
+// JSON line per case. Data goes to a temporary directory that is removed afterwards.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +13,7 @@ import { join } from "node:path";
 import { type Entry, EntryType } from "../src/core/types.js";
 import { openStorage } from "../src/storage/open-storage.js";
 import type { Storage } from "../src/storage/types.js";
+import { type WalWriteMode, walWriteModes } from "../src/storage/wal/wal-log-store.js";
 import { type DiskLimits, measureDisk } from "./disk.js";
 import { type BenchLine, latency, parseOptions, printLine, round } from "./report.js";
 
@@ -30,9 +33,29 @@ function entriesFrom(index: number, count: number): Entry[] {
   return entries;
 }
 
-function base(backend: DiskKind, name: string, batch: number | null) {
-  return { suite: "storage", case: name, system: "raft-store", backend, batch, clients: null,
-    errors: 0 } as const;
+/** How the WAL is opened in this run; recorded on its lines. */
+interface WalSetting {
+  readonly writeMode: WalWriteMode;
+  readonly preallocate: boolean;
+}
+
+/** A backend under test, with the WAL's setting (ignored by the others). */
+interface Store {
+  readonly kind: DiskKind;
+  readonly wal: WalSetting;
+}
+
+function open(store: Store, dir: string): Promise<Storage> {
+  const { kind, wal } = store;
+  return kind === "wal" ? openStorage({ kind, dir, ...wal }) : openStorage({ kind, dir });
+}
+
+function base(store: Store, name: string, batch: number | null) {
+  const setting = store.kind === "wal"
+    ? { walWriteMode: store.wal.writeMode, walPreallocate: store.wal.preallocate }
+    : {};
+  return { suite: "storage", case: name, system: "raft-store", backend: store.kind, batch,
+    clients: null, errors: 0, ...setting } as const;
 }
 
 /**
@@ -41,9 +64,9 @@ function base(backend: DiskKind, name: string, batch: number | null) {
  * case; with more, appends overlap and a backend may cover several with one fsync (group
  * commit). Indexes are handed out in call order, which is the order a store accepts them in.
  */
-async function appendCase(kind: DiskKind, dir: string, batch: number, clients: number,
+async function appendCase(store: Store, dir: string, batch: number, clients: number,
   seconds: number, disk: DiskLimits): Promise<BenchLine> {
-  const storage = await openStorage({ kind, dir });
+  const storage = await open(store, dir);
   const samples: number[] = [];
   let next = storage.log.lastIndex() + 1;
   const start = performance.now();
@@ -67,15 +90,15 @@ async function appendCase(kind: DiskKind, dir: string, batch: number, clients: n
   // Small batches are bound by fsyncs, large ones by bandwidth: compare each with that limit.
   const byBandwidth = batch >= 256;
   const ratio = byBandwidth ? mbPerSec / disk.seqMbPerSec : batchesPerSec / disk.fsyncPerSec;
-  return { ...base(kind, "append", batch), clients: clients === 1 ? null : clients,
+  return { ...base(store, "append", batch), clients: clients === 1 ? null : clients,
     opsPerSec: round(batchesPerSec * batch, 1), mbPerSec: round(mbPerSec), ...latency(samples),
     seconds: round(elapsed), ratio: round(ratio), ratioTo: "disk",
     ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync" };
 }
 
 /** Fills a store with `count` entries (unsynced batches, one final sync). */
-async function fill(kind: DiskKind, dir: string, count: number): Promise<void> {
-  const storage = await openStorage({ kind, dir });
+async function fill(store: Store, dir: string, count: number): Promise<void> {
+  const storage = await open(store, dir);
   try {
     for (let index = 1; index <= count; index += 4096) {
       const batch = entriesFrom(index, Math.min(4096, count - index + 1));
@@ -86,10 +109,10 @@ async function fill(kind: DiskKind, dir: string, count: number): Promise<void> {
   }
 }
 
-async function openAndReadCases(kind: DiskKind, dir: string, count: number): Promise<BenchLine[]> {
-  await fill(kind, dir, count);
+async function openAndReadCases(store: Store, dir: string, count: number): Promise<BenchLine[]> {
+  await fill(store, dir, count);
   const t0 = performance.now();
-  const storage: Storage = await openStorage({ kind, dir });
+  const storage: Storage = await open(store, dir);
   const openSeconds = (performance.now() - t0) / 1000;
   const errors = storage.log.lastIndex() === count ? 0 : 1;
   const t1 = performance.now();
@@ -106,9 +129,9 @@ async function openAndReadCases(kind: DiskKind, dir: string, count: number): Pro
   const readSeconds = (performance.now() - t1) / 1000;
   const none = { p50Ms: null, p99Ms: null, maxMs: null, ratio: null, ratioTo: null } as const;
   return [
-    { ...base(kind, "open", null), ...none, errors, opsPerSec: round(count / openSeconds, 1),
+    { ...base(store, "open", null), ...none, errors, opsPerSec: round(count / openSeconds, 1),
       mbPerSec: null, seconds: round(openSeconds), entries: count },
-    { ...base(kind, "read", null), ...none, errors: read === count ? 0 : 1,
+    { ...base(store, "read", null), ...none, errors: read === count ? 0 : 1,
       opsPerSec: round(read / readSeconds, 1),
       mbPerSec: round((read * entryBytes) / 1e6 / readSeconds), seconds: round(readSeconds),
       entries: read },
@@ -116,24 +139,33 @@ async function openAndReadCases(kind: DiskKind, dir: string, count: number): Pro
 }
 
 export async function run(args: readonly string[]): Promise<void> {
-  const options = parseOptions(args, ["seconds", "dir", "backends", "open-entries"]);
+  const options = parseOptions(args,
+    ["seconds", "dir", "backends", "open-entries", "wal-write-mode", "wal-preallocate"]);
   const seconds = Number(options.get("seconds") ?? 3);
   const openEntries = Number(options.get("open-entries") ?? 1_000_000);
   const backends = (options.get("backends") ?? "wal,lmdb,level").split(",") as DiskKind[];
+  const writeMode = (options.get("wal-write-mode") ?? "auto") as WalWriteMode;
+  if (!walWriteModes.includes(writeMode)) throw new Error(`--wal-write-mode ${writeMode}`);
+  const preallocate = options.get("wal-preallocate") ?? "on";
+  if (preallocate !== "on" && preallocate !== "off") {
+    throw new Error(`--wal-preallocate ${preallocate}: use on or off`);
+  }
+  const wal: WalSetting = { writeMode, preallocate: preallocate === "on" };
   const root = await mkdtemp(join(options.get("dir") ?? tmpdir(), "raft-store-bench-"));
   try {
     const disk = await measureDisk(root, seconds);
     disk.lines.forEach(printLine);
     for (const kind of backends) {
+      const store: Store = { kind, wal };
       for (const batch of batchSizes) {
         const dir = join(root, `${kind}-append-${batch}`);
-        printLine(await appendCase(kind, dir, batch, 1, seconds, disk));
+        printLine(await appendCase(store, dir, batch, 1, seconds, disk));
       }
       for (const [batch, clients] of concurrentCases) {
         const dir = join(root, `${kind}-append-${batch}x${clients}`);
-        printLine(await appendCase(kind, dir, batch, clients, seconds, disk));
+        printLine(await appendCase(store, dir, batch, clients, seconds, disk));
       }
-      for (const line of await openAndReadCases(kind, join(root, `${kind}-open`), openEntries)) {
+      for (const line of await openAndReadCases(store, join(root, `${kind}-open`), openEntries)) {
         printLine(line);
       }
       await rm(join(root, `${kind}-open`), { recursive: true, force: true });

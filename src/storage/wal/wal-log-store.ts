@@ -299,6 +299,11 @@ export class WalLogStore implements LogStore {
     // A zero-filled spare when one is ready; renamed before its header is written, so the spare's
     // name never holds a header (a crash in between leaves an all-zero segment, which recovery
     // removes as torn at creation).
+    // A log without segments (a new store, or one whose log was dropped for a snapshot) waits
+    // for the spare being filled, at most one segment's worth of zeros: so a new server writes
+    // into a preallocated segment from its first entry. Later rolls never wait: a log that fills
+    // segments faster than they can be zeroed gets plain ones.
+    if (sealed === undefined) await this.spare?.whenFilled();
     const spare = await this.spare?.takeAs(path) ?? false;
     const handle = await open(path, spare
       ? segmentOpenFlags

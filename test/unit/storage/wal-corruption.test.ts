@@ -246,7 +246,7 @@ describe("WAL preallocated segments", () => {
     return { dir, entries };
   }
 
-  it("a segment made from the spare is zero-filled past its records and reopens clean", async () => {
+  it("a segment made from the spare is zero-filled after its records, reopens clean", async () => {
     const { dir, entries } = await preallocatedWal(10);
     const [segment] = await segmentPaths(dir);
     assert.ok(segment !== undefined);
