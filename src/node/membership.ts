@@ -4,7 +4,7 @@
 
 import { type ConfChangeRequest, type ConfState, membersOf } from "../core/conf-change.js";
 import type { Raft } from "../core/raft.js";
-import type { NodeId } from "../core/types.js";
+import type { LogIndex, NodeId } from "../core/types.js";
 import { NotLeaderError, ProposalDroppedError, TimeoutError } from "../errors.js";
 import { Role } from "../core/ready.js";
 import type { Transport } from "../transport/transport.js";
@@ -130,28 +130,39 @@ function bestTransferTarget(raft: Raft, self: NodeId): NodeId {
   return best.id;
 }
 
+/** What PeerDirectory reads from the core: the configuration in force and the commit index. */
+export interface ConfigView {
+  readonly confLog: { lastIndex(): LogIndex; current(): ConfState };
+  readonly log: { readonly commitIndex: LogIndex };
+}
+
 /**
- * Keeps the transport's peers equal to the configuration in the log: a new member's address
- * comes with the entry that adds it; a removed member is forgotten once its removal commits
- * (until then the leader keeps telling it, so that it learns it was removed).
+ * Keeps the transport's peers in step with the configurations in the log: a new member's
+ * address comes with the entry that adds it; a member is forgotten once a committed
+ * configuration removes it (until then the leader keeps telling it, so that it learns it was
+ * removed). Only removals are acted on, never absence: a node catching up replays old
+ * configurations, which lack the members added since, and forgetting those (the leader among
+ * them) would cut it off from the log that adds them back.
  */
 export class PeerDirectory {
   private readonly known = new Map<NodeId, string>();
   private seenIndex = -1;
   private prunedIndex = -1;
+  /** Members of the last committed configuration acted on; null before the first. */
+  private members: ReadonlySet<NodeId> | null = null;
   /** This node has been a member of a configuration it knows (so losing it means removal). */
   private wasMember = false;
 
   constructor(
     private readonly self: NodeId,
-    private readonly transport: Transport,
+    private readonly transport: Pick<Transport, "setPeer" | "removePeer">,
     initial: ReadonlyMap<NodeId, string>,
   ) {
     for (const [id, address] of initial) if (id !== self) this.known.set(id, address);
   }
 
   /** Follows the configuration in force; reports a change and whether this node was removed. */
-  follow(raft: Raft): { changed: boolean; removed: boolean } {
+  follow(raft: ConfigView): { changed: boolean; removed: boolean } {
     const index = raft.confLog.lastIndex();
     const conf = raft.confLog.current();
     const changed = index !== this.seenIndex;
@@ -173,11 +184,12 @@ export class PeerDirectory {
     const member = members.has(this.self);
     const removed = this.wasMember && !member;
     if (member) this.wasMember = true;
-    for (const id of this.known.keys()) {
-      if (members.has(id)) continue;
+    for (const id of this.members ?? []) {
+      if (members.has(id) || id === this.self || !this.known.has(id)) continue;
       this.known.delete(id);
       this.transport.removePeer(id);
     }
+    this.members = members;
     return { changed, removed };
   }
 }
