@@ -1,13 +1,15 @@
-// `npm run bench -- compare-etcd [--rounds 3] [--seconds 10] [--warmup 2]
+// `npm run bench -- compare-etcd [--rounds 3] [--seconds 10] [--warmup 2] [--warmup-ops 10000]
 //   [--clients 1,16,64,256] [--cases put,get,mixed] [--target leader|all] [--out DIR]`:
 // etcd 3.4 and raft-store side by side on this machine, one after the other (never at the
 // same time), each a fresh 3-member cluster on loopback with fsync on, driven by the same
 // client code (HTTP/JSON with keep-alive: etcd's /v3/kv/put and /v3/kv/range gateway, our
 // /v1/kv routes; raft-store's RESP API as an extra row). Per case: 256-byte puts, linearizable
 // gets, or 90% gets / 10% puts, for `seconds`, the systems alternating which goes first.
-// Every measurement follows `warmup` seconds of the same workload on the same endpoints, not
-// counted: a fresh process is slower for its first thousands of requests (JIT, connections,
-// first file growth), and without it whichever API ran first on a cluster paid for that.
+// Every measurement follows a warm-up of the same workload on the same endpoints, not counted:
+// at least `warmup` seconds and `warmup-ops` operations (within 30 s). A fresh process is slower
+// for its first thousands of requests (JIT, connections, first file growth): a fresh raft-store
+// cluster at 1 client took about 10 s (8,000 puts) to reach its steady rate, where 256 clients
+// get there in about 1 s; without the warm-up whichever API ran first on a cluster paid for it.
 // Prints one JSON line per case and system (raft-store lines carry the ratio to etcd in the
 // same round), then a markdown table of the median ratios, and writes it with an SVG chart.
 
@@ -26,6 +28,7 @@ type System = "etcd" | "raft-store-http" | "raft-store-resp";
 interface Setup {
   readonly seconds: number;
   readonly warmup: number;
+  readonly warmupOps: number;
   readonly target: string;
   readonly etcd: string;
   readonly root: string;
@@ -40,7 +43,7 @@ function load(
   clients: number,
 ): Promise<LoadResult> {
   return runLoad({ api, endpoints, clients, op, valueBytes: 256, keys: 10_000,
-    seconds: s.seconds, warmupSeconds: s.warmup });
+    seconds: s.seconds, warmupSeconds: s.warmup, warmupOps: s.warmupOps });
 }
 
 async function measureEtcd(s: Setup, op: LoadOp, clients: number): Promise<LoadResult> {
@@ -116,7 +119,7 @@ function line(
 
 export async function run(args: readonly string[]): Promise<void> {
   const o = parseOptions(args,
-    ["rounds", "seconds", "warmup", "clients", "cases", "target", "out"]);
+    ["rounds", "seconds", "warmup", "warmup-ops", "clients", "cases", "target", "out"]);
   const rounds = Number(o.get("rounds") ?? 3);
   const clientsList = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
   const cases = (o.get("cases") ?? "put,get,mixed").split(",") as LoadOp[];
@@ -127,6 +130,7 @@ export async function run(args: readonly string[]): Promise<void> {
   const setup: Setup = {
     seconds: Number(o.get("seconds") ?? 10),
     warmup: Number(o.get("warmup") ?? 2),
+    warmupOps: Number(o.get("warmup-ops") ?? 10_000),
     target: o.get("target") ?? "leader",
     etcd: ensureEtcd(log),
     root,

@@ -1,12 +1,13 @@
 // `npm run bench -- server [--api http|resp|both] [--clients 1,16,64,256] [--seconds 10]
-//   [--warmup 2] [--cases put,get] [--target leader|all] [--storage wal] [--state lmdb]
-//   [--profile DIR] [--member-flags "--wal-preallocate off ..."]`:
+//   [--warmup 2] [--warmup-ops 10000] [--cases put,get] [--target leader|all] [--storage wal]
+//   [--state lmdb] [--profile DIR] [--member-flags "--wal-preallocate off ..."]`:
 // raft-store as users run it: a 3-process cluster on loopback (fsync on), driven through its
 // HTTP or RESP API by concurrent clients each with one request outstanding, 256-byte puts and
-// linearizable gets, each case after `warmup` seconds of the same load that are not counted
-// (a fresh cluster is slower at first). One JSON line per case (CONTRACTS.md). With --profile,
-// every member runs under node --cpu-prof (profiles in DIR/n<id>/) and a summary of the
-// leader's is printed on stderr at the end.
+// linearizable gets, each case after a warm-up of the same load that is not counted (at least
+// `warmup` seconds and `warmup-ops` operations, within 30 s: a fresh cluster is slower at
+// first). One JSON line per case (CONTRACTS.md). With --profile, every member runs under
+// node --cpu-prof (profiles in DIR/n<id>/) and a summary of the leader's is printed on stderr
+// at the end.
 
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -21,6 +22,7 @@ export async function run(args: readonly string[]): Promise<void> {
     "clients",
     "seconds",
     "warmup",
+    "warmup-ops",
     "cases",
     "target",
     "storage",
@@ -35,6 +37,7 @@ export async function run(args: readonly string[]): Promise<void> {
   const clients = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
   const seconds = Number(o.get("seconds") ?? 10);
   const warmup = Number(o.get("warmup") ?? 2);
+  const warmupOps = Number(o.get("warmup-ops") ?? 10_000);
   const cases = (o.get("cases") ?? "put,get").split(",") as LoadOp[];
   const target = o.get("target") ?? "leader";
   const profileOption = o.get("profile");
@@ -60,7 +63,7 @@ export async function run(args: readonly string[]): Promise<void> {
           const ids = target === "all" ? [1, 2, 3] : [leader];
           const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
           const result = await runLoad({ api, endpoints, clients: n, op, valueBytes: 256,
-            keys: 10_000, seconds, warmupSeconds: warmup });
+            keys: 10_000, seconds, warmupSeconds: warmup, warmupOps });
           printLine({
             suite: "server",
             case: op,

@@ -18,6 +18,13 @@ export interface LoadOptions {
   readonly seconds: number;
   /** Seconds of the same load run first and not counted (a fresh server is slower at first). */
   readonly warmupSeconds?: number;
+  /**
+   * The warm-up also goes on until this many operations completed (within warmupSecondsMax):
+   * a JIT compiles what ran often, so a 1-client case needs longer than a 256-client one.
+   */
+  readonly warmupOps?: number;
+  /** The longest a warm-up by operations may take (default 30 s). */
+  readonly warmupSecondsMax?: number;
   readonly op: LoadOp;
   readonly valueBytes: number;
   readonly keys: number;
@@ -125,9 +132,19 @@ export class Latencies {
 
 /** Runs the load; resolves when every client has finished its last operation. */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  if (o.warmupSeconds !== undefined && o.warmupSeconds > 0) {
+  return runLoadWith(o);
+}
+
+async function runLoadWith(
+  o: LoadOptions & { readonly untilOps?: { readonly ops: number; readonly secondsMax: number } },
+): Promise<LoadResult> {
+  const warmupSeconds = o.warmupSeconds ?? 0;
+  const warmupOps = o.warmupOps ?? 0;
+  if (warmupSeconds > 0 || warmupOps > 0) {
     const { onProgress: _ignored, ...rest } = o;
-    await runLoad({ ...rest, seconds: o.warmupSeconds, warmupSeconds: 0 });
+    const cap = Math.max(warmupSeconds, o.warmupSecondsMax ?? 30);
+    await runLoadWith({ ...rest, seconds: warmupSeconds, warmupSeconds: 0, warmupOps: 0,
+      untilOps: { ops: warmupOps, secondsMax: cap } });
   }
   const value = "v".repeat(o.valueBytes);
   const make = o.api === "http" ? httpRunner : o.api === "etcd" ? etcdRunner : respRunner;
@@ -151,9 +168,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     seed ^= seed << 5;
     return (seed >>> 0) / 2 ** 32;
   };
+  // A warm-up also runs until enough operations completed, within its own limit.
+  const opsWanted = o.untilOps?.ops ?? 0;
+  const hardDeadline = started + (o.untilOps?.secondsMax ?? o.seconds) * 1000;
+  const going = (): boolean => {
+    const now = performance.now();
+    return now < deadline || (latencies.size < opsWanted && now < hardDeadline);
+  };
   await Promise.all(
     runners.map(async ([run]) => {
-      while (performance.now() < deadline) {
+      while (going()) {
         const key = `key-${Math.floor(random() * o.keys)}`;
         const op = o.op === "mixed" ? (random() < 0.1 ? "put" : "get") : o.op;
         const t0 = performance.now();

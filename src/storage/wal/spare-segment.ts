@@ -57,10 +57,20 @@ export class SpareSegment {
    * directory: until then a crash leaves an all-zero file, which recovery removes.
    */
   async takeAs(path: string): Promise<boolean> {
-    if (!this.ready || this.closed) return false;
+    if (!this.ready || this.closed) {
+      this.refill();
+      return false;
+    }
     this.ready = false;
-    await rename(this.readyPath, path);
-    this.refill();
+    try {
+      await rename(this.readyPath, path);
+    } catch {
+      // Gone (removed by hand) or the disk fails: make a plain segment; a failing disk is
+      // reported by the writes that need it.
+      return false;
+    } finally {
+      this.refill();
+    }
     return true;
   }
 
@@ -79,9 +89,10 @@ export class SpareSegment {
   private refill(): void {
     if (this.ready || this.filling !== null || this.closed) return;
     this.filling = this.fill()
-      // A spare is an optimization: if it cannot be made, segments are created empty, and a
-      // failing disk is reported by the writes that need it.
-      .catch(() => undefined)
+      // A spare is an optimization: if it cannot be made (a full disk), segments are created
+      // empty, the next roll tries again, and a failing disk is reported by the writes that
+      // need it. The partial file goes, not to hold space the log may need.
+      .catch(() => unlinkIfExists(this.tmpPath).catch(() => undefined))
       .finally(() => {
         this.filling = null;
       });

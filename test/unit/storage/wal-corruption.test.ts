@@ -348,3 +348,52 @@ describe("WAL preallocated segments", () => {
     await rm(dir, { recursive: true });
   });
 });
+
+describe("WAL spare segments that cannot be made or are gone", () => {
+  const options = { kind: "wal", segmentBytes: 4096, preallocate: true } as const;
+
+  it("a fill that fails leaves the WAL working, and the next roll tries again", async () => {
+    const dir = await makeTempDir("wal-spare-fail");
+    const storage = await openStorage({ ...options, dir });
+    assert.ok(storage.log instanceof WalLogStore);
+    assert.equal(await storage.log.spareReady(), true);
+    const log = join(dir, "log");
+    // The first roll takes the spare; the refill then finds a directory in its way.
+    await mkdir(join(log, "spare.tmp"));
+    const entries = makeEntries(1, 140, 1, entrySize);
+    await storage.log.append(entries.slice(0, 20), { sync: true });
+    assert.equal(await storage.log.spareReady(), false, "no spare while the path is blocked");
+    // Rolls meanwhile make plain segments.
+    for (let k = 20; k < 80; k += 20) {
+      await storage.log.append(entries.slice(k, k + 20), { sync: true });
+    }
+    await rm(join(log, "spare.tmp"), { recursive: true });
+    for (let k = 80; k < 140; k += 20) {
+      await storage.log.spareReady();
+      await storage.log.append(entries.slice(k, k + 20), { sync: true });
+    }
+    assert.equal(await storage.log.spareReady(), true, "a later roll made a spare again");
+    await storage.close();
+    const again = await openStorage({ ...options, dir });
+    assert.deepEqual(again.repairs, []);
+    assert.deepEqual(plain(await readAll(again)), plain(entries));
+    await again.close();
+    await rm(dir, { recursive: true });
+  });
+
+  it("a spare removed by hand is replaced by a plain segment", async () => {
+    const dir = await makeTempDir("wal-spare-gone");
+    const storage = await openStorage({ ...options, dir });
+    assert.ok(storage.log instanceof WalLogStore);
+    assert.equal(await storage.log.spareReady(), true);
+    await unlink(join(dir, "log", "spare.zero"));
+    const entries = makeEntries(1, 40, 1, entrySize);
+    await storage.log.append(entries.slice(0, 20), { sync: true });
+    await storage.log.append(entries.slice(20), { sync: true });
+    await storage.close();
+    const again = await openStorage({ ...options, dir });
+    assert.deepEqual(plain(await readAll(again)), plain(entries));
+    await again.close();
+    await rm(dir, { recursive: true });
+  });
+});
