@@ -145,7 +145,9 @@ export async function run(args: readonly string[]): Promise<void> {
   const openEntries = Number(options.get("open-entries") ?? 1_000_000);
   const backends = (options.get("backends") ?? "wal,lmdb,level").split(",") as DiskKind[];
   const writeMode = (options.get("wal-write-mode") ?? "auto") as WalWriteMode;
-  if (!walWriteModes.includes(writeMode)) throw new Error(`--wal-write-mode ${writeMode}`);
+  if (!walWriteModes.includes(writeMode)) {
+    throw new Error(`--wal-write-mode ${writeMode}: use one of ${walWriteModes.join(", ")}`);
+  }
   const preallocate = options.get("wal-preallocate") ?? "on";
   if (preallocate !== "on" && preallocate !== "off") {
     throw new Error(`--wal-preallocate ${preallocate}: use on or off`);

@@ -139,17 +139,19 @@ export interface ConfigView {
 /**
  * Keeps the transport's peers in step with the configurations in the log: a new member's
  * address comes with the entry that adds it; a member is forgotten once a committed
- * configuration removes it (until then the leader keeps telling it, so that it learns it was
- * removed). Only removals are acted on, never absence: a node catching up replays old
- * configurations, which lack the members added since, and forgetting those (the leader among
- * them) would cut it off from the log that adds them back.
+ * configuration leaves it out after an earlier configuration named it (until then the leader
+ * keeps telling it, so that it learns it was removed). A peer that no configuration seen here
+ * has named yet is kept: a node catching up replays old configurations, which lack the members
+ * added since, and forgetting those (the leader among them) would cut it off from the log that
+ * adds them back. Configurations may be skipped between two calls (several committed at once,
+ * or a restart): what was named before still counts.
  */
 export class PeerDirectory {
   private readonly known = new Map<NodeId, string>();
   private seenIndex = -1;
   private prunedIndex = -1;
-  /** Members of the last committed configuration acted on; null before the first. */
-  private members: ReadonlySet<NodeId> | null = null;
+  /** Every id a configuration followed here has named: those it can tell were removed. */
+  private readonly named = new Set<NodeId>();
   /** This node has been a member of a configuration it knows (so losing it means removal). */
   private wasMember = false;
 
@@ -168,6 +170,7 @@ export class PeerDirectory {
     const changed = index !== this.seenIndex;
     if (changed) {
       this.seenIndex = index;
+      for (const id of membersOf(conf)) this.named.add(id);
       for (const [key, address] of Object.entries(conf.addresses ?? {})) {
         const id = Number(key) as NodeId;
         if (id === this.self || this.known.get(id) === address) continue;
@@ -184,12 +187,11 @@ export class PeerDirectory {
     const member = members.has(this.self);
     const removed = this.wasMember && !member;
     if (member) this.wasMember = true;
-    for (const id of this.members ?? []) {
+    for (const id of this.named) {
       if (members.has(id) || id === this.self || !this.known.has(id)) continue;
       this.known.delete(id);
       this.transport.removePeer(id);
     }
-    this.members = members;
     return { changed, removed };
   }
 }

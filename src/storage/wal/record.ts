@@ -279,9 +279,11 @@ export function intactRecordAfter(
   from: number,
   end: number,
   limits: RecordLimits,
+  /** No record starts at or after this offset (its kind byte would be zero): stop there. */
+  startsBefore = end,
 ): boolean {
   const ignore: EntryVisitor = () => undefined;
-  for (let offset = from; offset + recordHeaderBytes <= end; offset += 1) {
+  for (let offset = from; offset < startsBefore && offset + recordHeaderBytes <= end; offset += 1) {
     const kind = buf[offset + 8];
     if (kind !== entriesKind && kind !== cutKind) continue;
     const recordEnd = checkRecord(buf, offset, end, limits);

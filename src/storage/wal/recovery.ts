@@ -154,6 +154,20 @@ export function isZeroFrom(buf: Buffer, from: number): boolean {
   return true;
 }
 
+/** The offset of the last non-zero byte of buf, or -1 when there is none. */
+export function lastNonZero(buf: Buffer): number {
+  let end = buf.length;
+  while (end > 0) {
+    const start = Math.max(0, end - zeroBlock.length);
+    if (buf.subarray(start, end).equals(zeroBlock.subarray(0, end - start))) {
+      end = start;
+      continue;
+    }
+    for (let at = end - 1; at >= start; at -= 1) if (buf[at] !== 0) return at;
+  }
+  return -1;
+}
+
 const zeroBlock = Buffer.alloc(64 * 1024);
 
 function prefetch(segment: SegmentInfo | undefined): Promise<Buffer> | null {
@@ -221,7 +235,10 @@ async function handleFault(
   const offset = scan.endOffset;
   const reason = describeFault(scan.fault ?? 0 as RecordFault);
   if (!isLast) throw new CorruptLogError(segment.path, offset, `${reason} in a sealed segment`);
-  if (intactRecordAfter(buf, offset + 1, buf.length, limits)) {
+  // A record's kind byte (at +8) is never zero: in a preallocated segment, the zeros after the
+  // last written byte need no scan (64 MiB of them took over half a second).
+  const startsBefore = lastNonZero(buf) - 7;
+  if (intactRecordAfter(buf, offset + 1, buf.length, limits, startsBefore)) {
     throw new CorruptLogError(segment.path, offset, `${reason}, and intact records follow it`);
   }
   const handle = await open(segment.path, "r+");

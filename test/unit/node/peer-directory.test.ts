@@ -93,3 +93,25 @@ test("a removal is acted on once committed, and removing this node reports it", 
   core.set(30, conf([2, 4]), 30);
   assert.deepEqual(directory.follow(core), { changed: true, removed: true });
 });
+
+test("a removal is acted on when the node never saw the configuration before it committed", () => {
+  // A restarted node whose saved commit index lags: it first sees {1..5} uncommitted, then the
+  // commit index jumps past the entry removing 2.
+  const initial = new Map([2, 3, 4, 5].map((n) => [id(n), address(n)]));
+  const transport = new RecordingTransport();
+  const directory = new PeerDirectory(id(1), transport, initial);
+  const core = new FakeCore();
+  core.set(50, conf([1, 2, 3, 4, 5]), 10);
+  directory.follow(core);
+  core.set(60, conf([1, 3, 4, 5]), 70);
+  directory.follow(core);
+  assert.deepEqual(transport.removed, [id(2)]);
+  // Re-added later (the same id, a new address), then removed again.
+  core.set(80, { ...conf([1, 3, 4, 5], [2]), addresses: { ...conf([1, 3, 4, 5]).addresses,
+    2: "127.0.0.1:9999" } }, 80);
+  directory.follow(core);
+  assert.equal(transport.peers.get(id(2)), "127.0.0.1:9999");
+  core.set(90, conf([1, 3, 4, 5]), 90);
+  directory.follow(core);
+  assert.deepEqual(transport.removed, [id(2), id(2)]);
+});

@@ -20,6 +20,7 @@ import {
   entryHeaderBytes,
   recordHeaderBytes,
 } from "../../../src/storage/wal/record.js";
+import { isZeroFrom, lastNonZero } from "../../../src/storage/wal/recovery.js";
 import { segmentHeaderBytes } from "../../../src/storage/wal/segment.js";
 import { WalLogStore } from "../../../src/storage/wal/wal-log-store.js";
 import { makeTempDir } from "../../support/storage/backends.js";
@@ -231,15 +232,22 @@ describe("WAL torn tails", () => {
   });
 });
 
-describe("WAL preallocated segments", () => {
-  const preallocated = { kind: "wal", segmentBytes: 4096, preallocate: true } as const;
+/** Tiny segments, made from zero-filled spares. */
+const preallocated = { kind: "wal", segmentBytes: 4096, preallocate: true } as const;
 
+/** Opens a preallocating WAL and waits until its spare is ready. */
+async function openWithSpare(dir: string): Promise<{ storage: Storage; wal: WalLogStore }> {
+  const storage = await openStorage({ ...preallocated, dir });
+  assert.ok(storage.log instanceof WalLogStore);
+  assert.equal(await storage.log.spareReady(), true);
+  return { storage, wal: storage.log };
+}
+
+describe("WAL preallocated segments", () => {
   /** A WAL whose first segment is made from a ready spare, holding entries 1..count. */
   async function preallocatedWal(count: number): Promise<{ dir: string; entries: Entry[] }> {
     const dir = await makeTempDir("wal-prealloc");
-    const storage = await openStorage({ ...preallocated, dir });
-    assert.ok(storage.log instanceof WalLogStore);
-    assert.equal(await storage.log.spareReady(), true);
+    const { storage } = await openWithSpare(dir);
     const entries = makeEntries(1, count, 1, entrySize);
     for (const entry of entries) await storage.log.append([entry], { sync: true });
     await storage.close();
@@ -316,9 +324,7 @@ describe("WAL preallocated segments", () => {
     await mkdir(log, { recursive: true });
     await writeFile(join(log, "spare.tmp"), new Uint8Array(100));
     await writeFile(join(log, "spare.zero"), new Uint8Array(100));
-    const storage = await openStorage({ ...preallocated, dir });
-    assert.ok(storage.log instanceof WalLogStore);
-    assert.equal(await storage.log.spareReady(), true);
+    const { storage } = await openWithSpare(dir);
     const names = (await readdir(log)).sort();
     assert.deepEqual(names.filter((name) => name.startsWith("spare")), ["spare.zero"]);
     assert.equal(await fileSize(join(log, "spare.zero")), 4096);
@@ -350,31 +356,27 @@ describe("WAL preallocated segments", () => {
 });
 
 describe("WAL spare segments that cannot be made or are gone", () => {
-  const options = { kind: "wal", segmentBytes: 4096, preallocate: true } as const;
-
   it("a fill that fails leaves the WAL working, and the next roll tries again", async () => {
     const dir = await makeTempDir("wal-spare-fail");
-    const storage = await openStorage({ ...options, dir });
-    assert.ok(storage.log instanceof WalLogStore);
-    assert.equal(await storage.log.spareReady(), true);
+    const { storage, wal } = await openWithSpare(dir);
     const log = join(dir, "log");
     // The first roll takes the spare; the refill then finds a directory in its way.
     await mkdir(join(log, "spare.tmp"));
     const entries = makeEntries(1, 140, 1, entrySize);
     await storage.log.append(entries.slice(0, 20), { sync: true });
-    assert.equal(await storage.log.spareReady(), false, "no spare while the path is blocked");
+    assert.equal(await wal.spareReady(), false, "no spare while the path is blocked");
     // Rolls meanwhile make plain segments.
     for (let k = 20; k < 80; k += 20) {
       await storage.log.append(entries.slice(k, k + 20), { sync: true });
     }
     await rm(join(log, "spare.tmp"), { recursive: true });
     for (let k = 80; k < 140; k += 20) {
-      await storage.log.spareReady();
+      await wal.spareReady();
       await storage.log.append(entries.slice(k, k + 20), { sync: true });
     }
-    assert.equal(await storage.log.spareReady(), true, "a later roll made a spare again");
+    assert.equal(await wal.spareReady(), true, "a later roll made a spare again");
     await storage.close();
-    const again = await openStorage({ ...options, dir });
+    const again = await openStorage({ ...preallocated, dir });
     assert.deepEqual(again.repairs, []);
     assert.deepEqual(plain(await readAll(again)), plain(entries));
     await again.close();
@@ -383,17 +385,30 @@ describe("WAL spare segments that cannot be made or are gone", () => {
 
   it("a spare removed by hand is replaced by a plain segment", async () => {
     const dir = await makeTempDir("wal-spare-gone");
-    const storage = await openStorage({ ...options, dir });
-    assert.ok(storage.log instanceof WalLogStore);
-    assert.equal(await storage.log.spareReady(), true);
+    const { storage } = await openWithSpare(dir);
     await unlink(join(dir, "log", "spare.zero"));
     const entries = makeEntries(1, 40, 1, entrySize);
     await storage.log.append(entries.slice(0, 20), { sync: true });
     await storage.log.append(entries.slice(20), { sync: true });
     await storage.close();
-    const again = await openStorage({ ...options, dir });
+    const again = await openStorage({ ...preallocated, dir });
     assert.deepEqual(plain(await readAll(again)), plain(entries));
     await again.close();
     await rm(dir, { recursive: true });
+  });
+});
+
+describe("zero tails", () => {
+  it("isZeroFrom and lastNonZero find where a preallocated segment's data ends", () => {
+    const buf = Buffer.alloc(200_000);
+    assert.equal(lastNonZero(buf), -1);
+    assert.ok(isZeroFrom(buf, 0));
+    for (const at of [0, 1, 65_535, 65_536, 131_071, 199_999]) {
+      const copy = Buffer.from(buf);
+      copy[at] = 0xb7;
+      assert.equal(lastNonZero(copy), at, `a byte at ${at}`);
+      assert.equal(isZeroFrom(copy, at + 1), true);
+      assert.equal(isZeroFrom(copy, at), false);
+    }
   });
 });
