@@ -414,8 +414,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     }
     // On the leader, committed entries (always durable here: the leader counts itself toward a
     // quorum only for durable entries) are applied while this turn's entries are written; the
-    // overlap hint asks the log to write them off the main thread, so apply overlaps the disk. A follower applies after
-    // its acknowledgements have gone out, so that applying never delays the leader's commit.
+    // overlap hint asks the log to write them off the main thread, so apply overlaps the disk.
+    // A follower applies after its acknowledgements have gone out, so that applying never
+    // delays the leader's commit.
     const durableIndex = durable.cache.lastIndex();
     const leading = raft.role === Role.Leader;
     const split = leading ? ready.committed.findIndex((e) => e.index > durableIndex) : 0;

@@ -21,6 +21,11 @@ export interface ConformanceBackend {
   fresh(options?: BackendOptions): Promise<BackendPlace>;
 }
 
+/** The backend's name in test titles: its kind, and its variant when it has one. */
+export function backendLabel(backend: ConformanceBackend): string {
+  return backend.variant === undefined ? backend.kind : `${backend.kind} (${backend.variant})`;
+}
+
 /** One test's view of a backend: the current storage, and a way to restart it. */
 export class StorageContext {
   constructor(

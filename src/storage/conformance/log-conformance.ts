@@ -11,10 +11,10 @@ import {
   StorageClosedError,
 } from "../errors.js";
 import { makeEntries, makeEntry, plain, readAll, seededRandom } from "./fixtures.js";
-import { type ConformanceBackend, withStorage } from "./harness.js";
+import { type ConformanceBackend, backendLabel, withStorage } from "./harness.js";
 
 export function describeLogConformance(backend: ConformanceBackend): void {
-  describe(`${backend.kind}${backend.variant === undefined ? "" : ` (${backend.variant})`} log store`, () => {
+  describe(`${backendLabel(backend)} log store`, () => {
     it("an empty store has first index 1, last index 0 and term 0 at index 0", () =>
       withStorage(backend, async (context) => {
         for (let round = 0; round < 2; round += 1) {

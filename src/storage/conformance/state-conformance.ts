@@ -7,10 +7,10 @@ import { SnapshotFinishedError } from "../errors.js";
 import { readSnapshot, writeSnapshot } from "../snapshot-io.js";
 import { emptyStableState } from "../types.js";
 import { seededRandom } from "./fixtures.js";
-import { type ConformanceBackend, withStorage } from "./harness.js";
+import { type ConformanceBackend, backendLabel, withStorage } from "./harness.js";
 
 export function describeStableConformance(backend: ConformanceBackend): void {
-  describe(`${backend.kind}${backend.variant === undefined ? "" : ` (${backend.variant})`} stable store`, () => {
+  describe(`${backendLabel(backend)} stable store`, () => {
     it("a fresh store holds the empty state", () =>
       withStorage(backend, async (context) => {
         assert.deepEqual(context.storage.stable.get(), emptyStableState);
@@ -38,7 +38,7 @@ export function describeStableConformance(backend: ConformanceBackend): void {
 }
 
 export function describeSnapshotConformance(backend: ConformanceBackend): void {
-  describe(`${backend.kind}${backend.variant === undefined ? "" : ` (${backend.variant})`} snapshot store`, () => {
+  describe(`${backendLabel(backend)} snapshot store`, () => {
     it("an empty store has no latest snapshot and lists nothing", () =>
       withStorage(backend, async (context) => {
         assert.equal(await context.storage.snapshots.latest(), null);

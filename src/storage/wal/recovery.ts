@@ -129,9 +129,11 @@ async function scanSegments(
     // Zeros after the last record are the unused part of a preallocated segment (spare-segment.ts):
     // its clean end. A sealed segment can have one too (segmentBytes changed between runs); if
     // records were lost there, the next segment's base index says so below.
-    const cleanEnd = scan.fault !== null && isZeroFrom(buf, scan.endOffset);
-    if (scan.fault !== null && !cleanEnd) {
-      await handleFault(buf, segment, scan, isLast, limits, repairs);
+    if (scan.fault !== null) {
+      const dataEnd = lastNonZero(buf) + 1;
+      if (dataEnd > scan.endOffset) {
+        await handleFault(buf, segment, scan, isLast, limits, repairs, dataEnd);
+      }
     }
     const following = segments[position + 1];
     if (following !== undefined && following.baseIndex !== scan.nextIndex) {
@@ -145,13 +147,9 @@ async function scanSegments(
   return live;
 }
 
-/** Whether buf[from..] is all zeros (compared a block at a time). */
+/** Whether buf[from..] is all zeros. */
 export function isZeroFrom(buf: Buffer, from: number): boolean {
-  for (let offset = from; offset < buf.length; offset += zeroBlock.length) {
-    const end = Math.min(buf.length, offset + zeroBlock.length);
-    if (!buf.subarray(offset, end).equals(zeroBlock.subarray(0, end - offset))) return false;
-  }
-  return true;
+  return lastNonZero(buf) < from;
 }
 
 /** The offset of the last non-zero byte of buf, or -1 when there is none. */
@@ -231,14 +229,15 @@ async function handleFault(
   isLast: boolean,
   limits: RecordLimits,
   repairs: string[],
+  /** Where the segment's non-zero bytes end. */
+  dataEnd: number,
 ): Promise<void> {
   const offset = scan.endOffset;
   const reason = describeFault(scan.fault ?? 0 as RecordFault);
   if (!isLast) throw new CorruptLogError(segment.path, offset, `${reason} in a sealed segment`);
   // A record's kind byte (at +8) is never zero: in a preallocated segment, the zeros after the
   // last written byte need no scan (64 MiB of them took over half a second).
-  const startsBefore = lastNonZero(buf) - 7;
-  if (intactRecordAfter(buf, offset + 1, buf.length, limits, startsBefore)) {
+  if (intactRecordAfter(buf, offset + 1, buf.length, limits, dataEnd - 8)) {
     throw new CorruptLogError(segment.path, offset, `${reason}, and intact records follow it`);
   }
   const handle = await open(segment.path, "r+");
