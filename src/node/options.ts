@@ -62,6 +62,14 @@ export interface RaftNodeOptions<Result> {
   /** How often a commit-index-only change of the hard state is saved (default 1000 ms). */
   readonly commitSaveIntervalMs?: number;
   /**
+   * A follower applies committed commands in batches: at most this long after they reach it
+   * (default 5 ms; 0: at once, turn by turn), or once `followerApplyEntriesMax` (default 512)
+   * wait. One state-machine transaction then covers many entries, and the apply stays out of
+   * the way of the acknowledgements the leader is waiting for. A leader applies at once.
+   */
+  readonly followerApplyDelayMs?: number;
+  readonly followerApplyEntriesMax?: number;
+  /**
    * Log compaction: snapshot the state machine after `thresholdEntries` applied entries (default
    * 8192; 0: only when snapshot() is called), keep `trailingEntries` (default 1024) in the log
    * behind it, and keep the newest `retained` snapshots on disk (default 2).
@@ -91,6 +99,8 @@ export interface ResolvedOptions<Result> {
   readonly inboxMessagesMax: number;
   readonly leaseMs: number | null;
   readonly commitSaveIntervalMs: number;
+  readonly followerApplyDelayMs: number;
+  readonly followerApplyEntriesMax: number;
   readonly snapshotPolicy: SnapshotPolicy;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -99,6 +109,11 @@ export interface ResolvedOptions<Result> {
 
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be positive, got ${value}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${name} must be non-negative, got ${value}`);
   return value;
 }
 
@@ -160,6 +175,8 @@ export function resolveOptions<Result>(o: RaftNodeOptions<Result>): ResolvedOpti
     inboxMessagesMax: positive("inboxMessagesMax", o.inboxMessagesMax ?? 65_536),
     leaseMs,
     commitSaveIntervalMs: positive("commitSaveIntervalMs", o.commitSaveIntervalMs ?? 1000),
+    followerApplyDelayMs: nonNegative("followerApplyDelayMs", o.followerApplyDelayMs ?? 5),
+    followerApplyEntriesMax: positive("followerApplyEntriesMax", o.followerApplyEntriesMax ?? 512),
     snapshotPolicy: snapshotPolicy(o.snapshots ?? {}),
     clock: o.clock ?? systemClock,
     logger: o.logger ?? silentLogger,

@@ -82,6 +82,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private readonly lastContact = new Map<NodeId, number>();
   private readonly lease: Lease;
   private failure: Error | null = null;
+  /** Committed commands this follower has yet to apply (see followerApplyDelayMs). */
+  private backlog: Entry[] = [];
+  private backlogTimer: unknown = null;
+  /** The backlog's delay is over: the loop applies it before waiting again. */
+  private backlogDue = false;
 
   constructor(options: RaftNodeOptions<Result>) {
     super();
@@ -131,6 +136,12 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.o.clock.clearInterval(this.timer);
     this.wake?.();
     await this.loopDone;
+    this.clearBacklogTimer();
+    // Committed entries held back by a follower: applied now, so the state machine is as
+    // current as it would have been without the delay (a restart would replay them anyway).
+    if (!failed && this.backlog.length > 0) {
+      await this.applyBacklog().catch((error: unknown) => this.logError("final apply failed", error));
+    }
     this.rejectEverything(new StoppedError("raft node stopped", { cause: this.failure }));
     await this.o.transport.stop();
     if (!failed) await this.durable?.flush().catch((error: unknown) => this.logError("final save failed", error));
@@ -142,6 +153,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.failure = failure;
     this.state = "failed";
     this.o.clock.clearInterval(this.timer);
+    this.clearBacklogTimer();
     this.logError("raft node failed, stopping", failure);
     this.rejectEverything(new StoppedError(`raft node failed: ${failure.message}`, { cause: failure }));
     void this.o.transport.stop();
@@ -344,6 +356,10 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       assert(raft !== null, "running without a core");
       try {
         this.drainInput(raft);
+        if (this.backlogDue) {
+          await this.applyBacklog();
+          this.afterApply();
+        }
         if (!raft.hasReady()) {
           await new Promise<void>((resolve) => {
             // The turn starts in the check phase, after every I/O callback of this event-loop
@@ -408,6 +424,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     const durable = this.durable;
     assert(durable !== null, "turn without a durable log");
     if (ready.messages.length > 0) this.sendMessages(ready.messages);
+    const leading = raft.role === Role.Leader;
+    // A new leader, or a snapshot about to replace the state: what was held back goes first.
+    if (leading || ready.snapshot !== null) await this.applyBacklog();
     if (ready.snapshot !== null) {
       await this.managedSnapshots().install(ready.snapshot);
       this.appliedIndex = ready.snapshot.index;
@@ -418,7 +437,6 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     // A follower applies after its acknowledgements have gone out, so that applying never
     // delays the leader's commit.
     const durableIndex = durable.cache.lastIndex();
-    const leading = raft.role === Role.Leader;
     const split = leading ? ready.committed.findIndex((e) => e.index > durableIndex) : 0;
     const early = split < 0 ? ready.committed : ready.committed.slice(0, split);
     const saving = durable.save(ready.hardState, ready.entries, early.length > 0);
@@ -432,7 +450,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (ready.persistedMessages.length > 0) this.sendMessages(ready.persistedMessages);
     for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index);
     for (const requestId of ready.readsAborted) this.reads.abort(requestId, this.notLeader(raft));
-    if (split >= 0) await this.applyAll(ready.committed.slice(split));
+    if (split >= 0) {
+      const late = ready.committed.slice(split);
+      if (leading) await this.applyAll(late);
+      else await this.holdBack(late);
+    }
     raft.advance(ready);
     this.reads.release(this.appliedIndex);
     this.reportSoftState(ready.softState);
@@ -442,6 +464,50 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       this.o.logger.warn("this node was removed from the cluster", { id: this.id });
       this.emit("removed");
     }
+  }
+
+  /** What follows applying: reads waiting for it, a snapshot when enough was applied. */
+  private afterApply(): void {
+    this.reads.release(this.appliedIndex);
+    this.managedSnapshots().maybeTake();
+  }
+
+  /**
+   * A follower's committed entries join the backlog, applied after followerApplyDelayMs or
+   * once followerApplyEntriesMax wait. Anything but a command (a configuration change, a
+   * leader's no-op) is applied at once, after the backlog, as is everything when the delay is 0.
+   */
+  private async holdBack(entries: readonly Entry[]): Promise<void> {
+    for (const entry of entries) this.backlog.push(entry);
+    const now =
+      this.o.followerApplyDelayMs === 0 ||
+      this.backlog.length >= this.o.followerApplyEntriesMax ||
+      !entries.every(isCommand);
+    if (now) {
+      await this.applyBacklog();
+      return;
+    }
+    if (this.backlog.length > 0 && this.backlogTimer === null) {
+      this.backlogTimer = this.o.clock.setTimeout(() => {
+        this.backlogTimer = null;
+        this.backlogDue = true;
+        this.wake?.();
+      }, this.o.followerApplyDelayMs);
+    }
+  }
+
+  private async applyBacklog(): Promise<void> {
+    this.clearBacklogTimer();
+    this.backlogDue = false;
+    const entries = this.backlog;
+    if (entries.length === 0) return;
+    this.backlog = [];
+    await this.applyAll(entries);
+  }
+
+  private clearBacklogTimer(): void {
+    if (this.backlogTimer !== null) this.o.clock.clearTimeout(this.backlogTimer);
+    this.backlogTimer = null;
   }
 
   /** Applies committed entries in order; runs of commands go to applyBatch when it exists. */

@@ -46,6 +46,8 @@ export interface ServerConfig {
   readonly electionTicks: number;
   readonly logLevel: LogLevel;
   readonly snapshotThreshold: number;
+  /** How long a follower may hold committed commands back to apply them in one batch. */
+  readonly followerApplyDelayMs: number;
   /** Test-only: serve linearizable reads from the local state, without ReadIndex. */
   readonly unsafeLocalReads: boolean;
 }
@@ -74,6 +76,7 @@ const flags = {
   "election-ticks": { type: "string" },
   "log-level": { type: "string" },
   "snapshot-threshold": { type: "string" },
+  "follower-apply-delay-ms": { type: "string" },
   "unsafe-local-reads": { type: "boolean" },
 } as const;
 
@@ -89,6 +92,7 @@ export const serveUsage = `raft-store serve --id <id> --data <dir> --peer <host:
   [--tls-cert f --tls-key f --tls-ca f]      TLS for HTTP and RESP, mutual TLS between members
   [--insecure]                               allow plaintext on non-loopback addresses
   [--tick-ms 100] [--election-ticks 10] [--snapshot-threshold 8192]
+  [--follower-apply-delay-ms 5]              followers apply in batches, this long at most
   [--config <file.json>]                     the same settings as a JSON object`;
 
 type Raw = Record<string, string | boolean | undefined>;
@@ -238,6 +242,7 @@ export function resolveConfig(raw: Raw): ServerConfig {
     electionTicks: integer(raw, "election-ticks", 10, 2),
     logLevel: oneOf<LogLevel>(raw, "log-level", ["error", "warn", "info", "debug"], "info"),
     snapshotThreshold: integer(raw, "snapshot-threshold", 8192, 0),
+    followerApplyDelayMs: integer(raw, "follower-apply-delay-ms", 5, 0),
     unsafeLocalReads: raw["unsafe-local-reads"] === true,
   };
   validate(config);

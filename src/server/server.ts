@@ -107,6 +107,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     raft: { electionTicks: config.electionTicks },
     lease: { clockDriftBound: 0.1 },
     snapshots: { thresholdEntries: config.snapshotThreshold },
+    followerApplyDelayMs: config.followerApplyDelayMs,
     logger,
   });
   node.on("fatal", (error) =>

@@ -47,6 +47,8 @@ test("the contract's flags resolve, with defaults for the rest", () => {
   assert.equal(c.walWriteMode, "auto");
   assert.equal(c.walPreallocate, true);
   assert.equal(parseServeArgs([...base, "--wal-preallocate", "off"]).walPreallocate, false);
+  assert.equal(c.followerApplyDelayMs, 5);
+  assert.equal(parseServeArgs([...base, "--follower-apply-delay-ms", "0"]).followerApplyDelayMs, 0);
 });
 
 test("a config file supplies settings and flags override it", () => {
@@ -109,6 +111,8 @@ const mistakes: [string, string[], RegExp][] = [
     /give --http, --resp or both/,
   ],
   ["a zero tick", [...base, "--tick-ms", "0"], /--tick-ms must be an integer >= 1/],
+  ["a negative apply delay", [...base, "--follower-apply-delay-ms=-1"],
+    /--follower-apply-delay-ms must be an integer >= 0/],
 ];
 
 for (const [what, argv, message] of mistakes) {
