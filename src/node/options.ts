@@ -71,8 +71,9 @@ export interface RaftNodeOptions<Result> {
   readonly followerApplyEntriesMax?: number;
   /**
    * Log compaction: snapshot the state machine after `thresholdEntries` applied entries (default
-   * 8192; 0: only when snapshot() is called), keep `trailingEntries` (default 1024) in the log
-   * behind it, and keep the newest `retained` snapshots on disk (default 2).
+   * 100,000, etcd 3.4's snapshot count; 0: only when snapshot() is called), keep
+   * `trailingEntries` (default 1024) in the log behind it, and keep the newest `retained`
+   * snapshots on disk (default 2).
    */
   readonly snapshots?: Partial<SnapshotPolicy>;
   readonly clock?: Clock;
@@ -130,7 +131,7 @@ function parseMembers(members: RaftNodeOptions<unknown>["members"]): Map<NodeId,
 }
 
 function snapshotPolicy(p: Partial<SnapshotPolicy>): SnapshotPolicy {
-  const policy = { thresholdEntries: 8192, trailingEntries: 1024, retained: 2, ...p };
+  const policy = { thresholdEntries: 100_000, trailingEntries: 1024, retained: 2, ...p };
   for (const [name, value] of Object.entries(policy)) {
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new ConfigError(`snapshots.${name} must be a non-negative integer, got ${value}`);

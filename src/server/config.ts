@@ -91,7 +91,7 @@ export const serveUsage = `raft-store serve --id <id> --data <dir> --peer <host:
   [--cluster-id <name>] [--token <secret>] [--log-level error|warn|info|debug]
   [--tls-cert f --tls-key f --tls-ca f]      TLS for HTTP and RESP, mutual TLS between members
   [--insecure]                               allow plaintext on non-loopback addresses
-  [--tick-ms 100] [--election-ticks 10] [--snapshot-threshold 8192]
+  [--tick-ms 100] [--election-ticks 10] [--snapshot-threshold 100000]
   [--follower-apply-delay-ms 5]              followers apply in batches, this long at most
   [--config <file.json>]                     the same settings as a JSON object`;
 
@@ -241,7 +241,7 @@ export function resolveConfig(raw: Raw): ServerConfig {
     tickMs: integer(raw, "tick-ms", 100, 1),
     electionTicks: integer(raw, "election-ticks", 10, 2),
     logLevel: oneOf<LogLevel>(raw, "log-level", ["error", "warn", "info", "debug"], "info"),
-    snapshotThreshold: integer(raw, "snapshot-threshold", 8192, 0),
+    snapshotThreshold: integer(raw, "snapshot-threshold", 100_000, 0),
     followerApplyDelayMs: integer(raw, "follower-apply-delay-ms", 5, 0),
     unsafeLocalReads: raw["unsafe-local-reads"] === true,
   };

@@ -44,7 +44,9 @@ export class ChaosCluster {
       electionTicks: o.electionTicks ?? 10,
       storage: "wal",
       state: "lmdb",
-      flags: o.flags ?? [],
+      // Snapshots far more often than the server's default (100,000 entries), so that a run
+      // of a few minutes takes, streams and installs them under faults.
+      flags: ["--snapshot-threshold", "5000", ...(o.flags ?? [])],
       peerAddress: (id, peerPort) => proxy.route(id, peerPort),
     });
     const chaos = new ChaosCluster(cluster, proxy);
