@@ -50,6 +50,8 @@ export interface Configuration {
   readonly voters: readonly NodeId[];
   readonly votersOutgoing: readonly NodeId[];
   readonly learners: readonly NodeId[];
+  /** Members' transport addresses by id: opaque to the core, carried for the driver. */
+  readonly addresses?: Readonly<Record<string, string>>;
 }
 
 /** Where a snapshot stands in the log, and the configuration in force at that point. */

@@ -103,8 +103,10 @@ function snapshotMeta(index: number, term: number): SnapshotMeta {
   return {
     index,
     term,
+    // With the members' addresses: a node restarted from the snapshot reaches its peers by them.
     configuration: { voters: [nodeId(1), nodeId(2), nodeId(3)], votersOutgoing: [],
-      learners: [nodeId(4)] },
+      learners: [nodeId(4)], addresses: { 1: "10.0.0.1:7001", 2: "10.0.0.2:7001",
+        3: "10.0.0.3:7001", 4: "10.0.0.4:7001" } },
   };
 }
 

@@ -87,8 +87,32 @@ export function toSnapshotMeta(value: unknown): SnapshotMeta | null {
   const votersOutgoing = toNodeIds(configuration["votersOutgoing"]);
   const learners = toNodeIds(configuration["learners"]);
   if (voters === null || votersOutgoing === null || learners === null) return null;
-  const checked: Configuration = { voters, votersOutgoing, learners };
+  // The members' peer addresses travel with the configuration: a node restarted from this
+  // snapshot (its configuration entries compacted away) reaches its peers, and the next
+  // configuration entry it plans still names them.
+  const addresses = toAddresses(configuration["addresses"]);
+  if (addresses === null) return null;
+  const checked: Configuration = {
+    voters,
+    votersOutgoing,
+    learners,
+    ...(addresses === undefined ? {} : { addresses }),
+  };
   return { index, term, configuration: checked };
+}
+
+/** Member id → peer address; undefined when absent (older headers), null when malformed. */
+function toAddresses(value: unknown): Record<string, string> | undefined | null {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) return null;
+  const addresses: Record<string, string> = {};
+  for (const [id, address] of Object.entries(value)) {
+    const n = Number(id);
+    if (!Number.isSafeInteger(n) || n <= 0 || String(n) !== id) return null;
+    if (typeof address !== "string" || address === "") return null;
+    addresses[id] = address;
+  }
+  return addresses;
 }
 
 function toNodeIds(value: unknown): NodeId[] | null {

@@ -152,10 +152,18 @@ describe("hostile snapshot files", () => {
       await storage.close();
     }));
 
-  it("metadata with a valid checksum but the wrong shape is rejected", () =>
-    withWalDir(async (dir) => {
+  const wrongShapes: [string, unknown][] = [
+    ["voters that are not a list", { voters: "x" }],
+    ["an address under an id that is not a node id",
+      { voters: [1], votersOutgoing: [], learners: [], addresses: { "0x1": "h:1" } }],
+    ["an empty address", { voters: [1], votersOutgoing: [], learners: [], addresses: { 1: "" } }],
+    ["addresses that are not an object",
+      { voters: [1], votersOutgoing: [], learners: [], addresses: ["h:1"] }],
+  ];
+  for (const [what, configuration] of wrongShapes) {
+    it(`metadata with a valid checksum but ${what} is rejected`, () => withWalDir(async (dir) => {
       const path = await snapshotFile(dir);
-      const meta = { index: 2, term: 7, configuration: { voters: "x" } };
+      const meta = { index: 2, term: 7, configuration };
       const json = Buffer.from(JSON.stringify(meta));
       const header = Buffer.alloc(12 + json.length + 4);
       header.write("RSSNAP01", 0, "latin1");
@@ -167,6 +175,7 @@ describe("hostile snapshot files", () => {
       await assert.rejects(storage.snapshots.list(), /wrong shape/);
       await storage.close();
     }));
+  }
 });
 
 describe("hostile engine records", () => {
