@@ -31,12 +31,35 @@ export async function membersToJoin(config: ServerConfig): Promise<Map<number, s
   }
   if (!response.ok)
     throw new ConfigError(`--join ${config.join}: GET /v1/cluster answered ${response.status}`);
-  const view = (await response.json()) as ClusterView;
+  return peersOf(config, (await response.json()) as ClusterView);
+}
+
+/**
+ * The peers to start with, from a member's view of the cluster. Every member needs an address:
+ * this server sends to its peers only over connections it dials itself, so a member it cannot
+ * dial would hear nothing back from it. Were that member the leader, the new server would get
+ * the leader's messages and never answer them, and so never catch up: refused here, loudly.
+ */
+function peersOf(config: ServerConfig, view: ClusterView): Map<number, string> {
+  if (view.members.length === 0) {
+    throw new ConfigError(`--join ${config.join}: that server lists no members (is it joining?)`);
+  }
   const members = new Map<number, string>();
-  for (const m of view.members) if (m.address !== "") members.set(parseNodeId(m.id), m.address);
-  if (members.has(config.id)) {
+  const unreachable: number[] = [];
+  for (const m of view.members) {
+    const id = parseNodeId(m.id);
+    if (id === config.id) {
+      throw new ConfigError(
+        `--join: the cluster already has a member ${config.id}; remove it first or pick another id`,
+      );
+    }
+    if (m.address === "") unreachable.push(id);
+    else members.set(id, m.address);
+  }
+  if (unreachable.length > 0) {
     throw new ConfigError(
-      `--join: the cluster already has a member ${config.id}; remove it first or pick another id`,
+      `--join ${config.join}: the cluster's configuration has no peer address for member(s) ` +
+        `${unreachable.join(", ")}; this server could not answer them`,
     );
   }
   return members;

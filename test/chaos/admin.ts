@@ -44,6 +44,24 @@ export async function currentLeader(https: readonly string[]): Promise<number | 
   return null;
 }
 
+/**
+ * What each member sees, one clause each (why running members do not agree on a leader): its
+ * leader and term, the members it lists, and those it lists without a peer address.
+ */
+export async function describeViews(
+  members: readonly { readonly id: number; readonly http: string }[],
+): Promise<string> {
+  const clauses = await Promise.all(members.map(async ({ id, http }) => {
+    const view = await clusterView(http);
+    if (view === null) return `${id}: no answer`;
+    const ids = view.members.map((m) => m.id).join(",");
+    const unaddressed = view.members.filter((m) => m.address === "").map((m) => m.id);
+    const note = unaddressed.length === 0 ? "" : ` (no peer address: ${unaddressed.join(",")})`;
+    return `${id}: leader ${view.leader ?? "none"} term ${view.term}, members [${ids}]${note}`;
+  }));
+  return clauses.join("; ");
+}
+
 /** Whether the first member answering lists `id` among its members; null if none answers. */
 export async function listsMember(https: readonly string[], id: number): Promise<boolean | null> {
   for (const http of https) {

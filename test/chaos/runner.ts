@@ -5,6 +5,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describeViews } from "./admin.js";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { pairOperations } from "./history.js";
 import { Nemesis, type NemesisEvent } from "./nemesis.js";
@@ -142,7 +143,10 @@ async function play(
     try {
       log(`chaos: healed, leader ${await env.cluster.waitLeader(30_000)}; final reads`);
     } catch (error) {
-      log(`chaos: no leader after healing (${(error as Error).message}); reading anyway`);
+      const running = env.ids.filter((id) => env.cluster.running(id))
+        .map((id) => ({ id, http: env.cluster.http(id) }));
+      log(`chaos: no leader after healing (${(error as Error).message}); members see: ` +
+        `${await describeViews(running)}; reading anyway`);
     }
     await workload.finalReads();
   } finally {
