@@ -21,11 +21,6 @@ import {
 export interface ConfState extends Configuration {
   /** In a joint configuration: the leader leaves it by itself once it is committed. */
   readonly autoLeave: boolean;
-  /**
-   * Members' transport addresses, by id: opaque to the core, carried so that every server
-   * learns how to reach a new member from the log itself.
-   */
-  readonly addresses?: Readonly<Record<string, string>>;
 }
 
 export const ConfChangeType = {

@@ -50,7 +50,10 @@ export interface Configuration {
   readonly voters: readonly NodeId[];
   readonly votersOutgoing: readonly NodeId[];
   readonly learners: readonly NodeId[];
-  /** Members' transport addresses by id: opaque to the core, carried for the driver. */
+  /**
+   * Members' transport addresses, by id: opaque to the core, carried (in configuration entries
+   * and snapshots) so that every server learns how to reach the members from the log itself.
+   */
   readonly addresses?: Readonly<Record<string, string>>;
 }
 

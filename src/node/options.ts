@@ -114,7 +114,9 @@ function positive(name: string, value: number): number {
 }
 
 function nonNegative(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${name} must be non-negative, got ${value}`);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new ConfigError(`${name} must be non-negative, got ${value}`);
+  }
   return value;
 }
 

@@ -7,7 +7,6 @@
 
 import { assert, assertNever } from "../../assert.js";
 import { type AppendRequest, type Message, MessageType } from "../../core/messages.js";
-import type { ConfState } from "../../core/conf-change.js";
 import { type Entry, EntryType, type NodeId, type SnapshotMeta, nodeId } from "../../core/types.js";
 import { CodecError } from "../errors.js";
 import { ByteReader, ByteWriter } from "./binary.js";
@@ -57,7 +56,7 @@ function bodyBytes(m: Message): number {
 // u64 ids each), then the members' addresses (u32 count; u64 id, u16 length, UTF-8 each).
 
 function addressesOf(meta: SnapshotMeta): [string, string][] {
-  const addresses = (meta.configuration as Partial<ConfState>).addresses ?? {};
+  const addresses = meta.configuration.addresses ?? {};
   return Object.entries(addresses);
 }
 
