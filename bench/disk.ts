@@ -2,8 +2,13 @@
 // 4 KiB appends each followed by fdatasync (the best a batch-of-one log can do), and 1 MiB
 // appends each followed by fdatasync (the best sequential durable throughput). A third line,
 // 64 KiB appends each followed by fdatasync, is the ceiling for one batch of 256 entries in
-// flight (about 68 KiB framed): each such batch pays a whole fdatasync.
+// flight (about 68 KiB framed): each such batch pays a whole fdatasync. A fourth, 64 KiB O_DSYNC
+// writes into a file zero-filled beforehand, is the WAL's own pattern when its preallocated
+// segment is ready (blocking calls, as the WAL writes when nothing else waits): overwriting
+// allocated blocks skips the file system's journal commit, so it is the ceiling for one batch in
+// flight over a WAL whose segments are zeroed ahead; sustained appends also pay for the zeroing.
 
+import { closeSync, constants, fdatasyncSync, openSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { type BenchLine, latency, round } from "./report.js";
@@ -34,10 +39,40 @@ async function appendWithSync(path: string, chunkBytes: number, seconds: number)
   return { samples, elapsed: (performance.now() - start) / 1000, bytes: position };
 }
 
+/** O_DSYNC writes of `chunkBytes` over a zero-filled file of `fileBytes` (a multiple of it). */
+function overwriteWithDsync(path: string, chunkBytes: number, fileBytes: number, seconds: number) {
+  const zeros = Buffer.alloc(1024 * 1024);
+  const fill = openSync(path, "w");
+  try {
+    for (let at = 0; at < fileBytes; at += zeros.length) writeSync(fill, zeros, 0, zeros.length, at);
+    fdatasyncSync(fill);
+  } finally {
+    closeSync(fill);
+  }
+  const fd = openSync(path, constants.O_WRONLY | constants.O_DSYNC);
+  const chunk = Buffer.alloc(chunkBytes, 0xab);
+  const samples: number[] = [];
+  const start = performance.now();
+  let bytes = 0;
+  try {
+    while (performance.now() - start < seconds * 1000) {
+      const t0 = performance.now();
+      writeSync(fd, chunk, 0, chunkBytes, bytes % fileBytes);
+      samples.push(performance.now() - t0);
+      bytes += chunkBytes;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { samples, elapsed: (performance.now() - start) / 1000, bytes };
+}
+
 export async function measureDisk(dir: string, seconds: number): Promise<DiskLimits> {
   const small = await appendWithSync(join(dir, "disk-fsync"), 4096, seconds);
   const large = await appendWithSync(join(dir, "disk-seqwrite"), 1024 * 1024, seconds);
   const medium = await appendWithSync(join(dir, "disk-write64k"), 64 * 1024, seconds);
+  const segmentBytes = 64 * 1024 * 1024;
+  const over = overwriteWithDsync(join(dir, "disk-over64k"), 64 * 1024, segmentBytes, seconds);
   const fsyncPerSec = small.samples.length / small.elapsed;
   const seqMbPerSec = large.bytes / 1e6 / large.elapsed;
   const base = { suite: "storage", system: "disk", backend: null, clients: null, errors: 0,
@@ -55,6 +90,12 @@ export async function measureDisk(dir: string, seconds: number): Promise<DiskLim
       mbPerSec: round(medium.bytes / 1e6 / medium.elapsed), ...latency(medium.samples),
       seconds: round(medium.elapsed), writeBytes: 64 * 1024,
       ratio: round(medium.bytes / 1e6 / medium.elapsed / seqMbPerSec), ratioTo: "disk",
+      ratioOf: "mbPerSec/seqwrite" },
+    { ...base, case: "overwrite64k", batch: null,
+      opsPerSec: round(over.samples.length / over.elapsed, 1),
+      mbPerSec: round(over.bytes / 1e6 / over.elapsed), ...latency(over.samples),
+      seconds: round(over.elapsed), writeBytes: 64 * 1024,
+      ratio: round(over.bytes / 1e6 / over.elapsed / seqMbPerSec), ratioTo: "disk",
       ratioOf: "mbPerSec/seqwrite" },
   ];
   return { fsyncPerSec, seqMbPerSec, lines };
