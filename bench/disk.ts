@@ -19,28 +19,43 @@ export interface DiskLimits {
   readonly lines: readonly BenchLine[];
 }
 
-async function appendWithSync(path: string, chunkBytes: number, seconds: number) {
-  const handle = await open(path, "w");
-  const chunk = Buffer.alloc(chunkBytes, 0xab);
+interface Timed {
+  readonly samples: number[];
+  readonly elapsed: number;
+  readonly bytes: number;
+}
+
+/** Repeats `write` (given the bytes written so far, returns what it wrote) for `seconds`. */
+async function timed(seconds: number, write: (bytes: number) => number | Promise<number>):
+  Promise<Timed> {
   const samples: number[] = [];
   const start = performance.now();
-  let position = 0;
+  let bytes = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const t0 = performance.now();
+    bytes += await write(bytes);
+    samples.push(performance.now() - t0);
+  }
+  return { samples, elapsed: (performance.now() - start) / 1000, bytes };
+}
+
+async function appendWithSync(path: string, chunkBytes: number, seconds: number): Promise<Timed> {
+  const handle = await open(path, "w");
+  const chunk = Buffer.alloc(chunkBytes, 0xab);
   try {
-    while (performance.now() - start < seconds * 1000) {
-      const t0 = performance.now();
+    return await timed(seconds, async (position) => {
       await handle.write(chunk, 0, chunkBytes, position);
       await handle.datasync();
-      samples.push(performance.now() - t0);
-      position += chunkBytes;
-    }
+      return chunkBytes;
+    });
   } finally {
     await handle.close();
   }
-  return { samples, elapsed: (performance.now() - start) / 1000, bytes: position };
 }
 
 /** O_DSYNC writes of `chunkBytes` over a zero-filled file of `fileBytes` (a multiple of it). */
-function overwriteWithDsync(path: string, chunkBytes: number, fileBytes: number, seconds: number) {
+async function overwriteWithDsync(path: string, chunkBytes: number, fileBytes: number,
+  seconds: number): Promise<Timed> {
   const zeros = Buffer.alloc(1024 * 1024);
   const fill = openSync(path, "w");
   try {
@@ -51,20 +66,11 @@ function overwriteWithDsync(path: string, chunkBytes: number, fileBytes: number,
   }
   const fd = openSync(path, constants.O_WRONLY | constants.O_DSYNC);
   const chunk = Buffer.alloc(chunkBytes, 0xab);
-  const samples: number[] = [];
-  const start = performance.now();
-  let bytes = 0;
   try {
-    while (performance.now() - start < seconds * 1000) {
-      const t0 = performance.now();
-      writeSync(fd, chunk, 0, chunkBytes, bytes % fileBytes);
-      samples.push(performance.now() - t0);
-      bytes += chunkBytes;
-    }
+    return await timed(seconds, (written) => writeSync(fd, chunk, 0, chunkBytes, written % fileBytes));
   } finally {
     closeSync(fd);
   }
-  return { samples, elapsed: (performance.now() - start) / 1000, bytes };
 }
 
 export async function measureDisk(dir: string, seconds: number): Promise<DiskLimits> {
@@ -72,11 +78,19 @@ export async function measureDisk(dir: string, seconds: number): Promise<DiskLim
   const large = await appendWithSync(join(dir, "disk-seqwrite"), 1024 * 1024, seconds);
   const medium = await appendWithSync(join(dir, "disk-write64k"), 64 * 1024, seconds);
   const segmentBytes = 64 * 1024 * 1024;
-  const over = overwriteWithDsync(join(dir, "disk-over64k"), 64 * 1024, segmentBytes, seconds);
+  const over =
+    await overwriteWithDsync(join(dir, "disk-over64k"), 64 * 1024, segmentBytes, seconds);
   const fsyncPerSec = small.samples.length / small.elapsed;
   const seqMbPerSec = large.bytes / 1e6 / large.elapsed;
   const base = { suite: "storage", system: "disk", backend: null, clients: null, errors: 0,
     ratio: null, ratioTo: null } as const;
+  /** A 64 KiB line, as a ratio to the sequential one. */
+  const againstSequential = (name: string, t: Timed): BenchLine => ({
+    ...base, case: name, batch: null, opsPerSec: round(t.samples.length / t.elapsed, 1),
+    mbPerSec: round(t.bytes / 1e6 / t.elapsed), ...latency(t.samples), seconds: round(t.elapsed),
+    writeBytes: 64 * 1024, ratio: round(t.bytes / 1e6 / t.elapsed / seqMbPerSec), ratioTo: "disk",
+    ratioOf: "mbPerSec/seqwrite",
+  });
   const lines: BenchLine[] = [
     { ...base, case: "fsync", batch: 1, opsPerSec: round(fsyncPerSec, 1),
       mbPerSec: round(small.bytes / 1e6 / small.elapsed), ...latency(small.samples),
@@ -85,18 +99,8 @@ export async function measureDisk(dir: string, seconds: number): Promise<DiskLim
       opsPerSec: round(large.samples.length / large.elapsed, 1),
       mbPerSec: round(seqMbPerSec), ...latency(large.samples), seconds: round(large.elapsed),
       writeBytes: 1024 * 1024 },
-    { ...base, case: "write64k", batch: null,
-      opsPerSec: round(medium.samples.length / medium.elapsed, 1),
-      mbPerSec: round(medium.bytes / 1e6 / medium.elapsed), ...latency(medium.samples),
-      seconds: round(medium.elapsed), writeBytes: 64 * 1024,
-      ratio: round(medium.bytes / 1e6 / medium.elapsed / seqMbPerSec), ratioTo: "disk",
-      ratioOf: "mbPerSec/seqwrite" },
-    { ...base, case: "overwrite64k", batch: null,
-      opsPerSec: round(over.samples.length / over.elapsed, 1),
-      mbPerSec: round(over.bytes / 1e6 / over.elapsed), ...latency(over.samples),
-      seconds: round(over.elapsed), writeBytes: 64 * 1024,
-      ratio: round(over.bytes / 1e6 / over.elapsed / seqMbPerSec), ratioTo: "disk",
-      ratioOf: "mbPerSec/seqwrite" },
+    againstSequential("write64k", medium),
+    againstSequential("overwrite64k", over),
   ];
   return { fsyncPerSec, seqMbPerSec, lines };
 }
