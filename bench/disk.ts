@@ -59,7 +59,9 @@ async function overwriteWithDsync(path: string, chunkBytes: number, fileBytes: n
   const zeros = Buffer.alloc(1024 * 1024);
   const fill = openSync(path, "w");
   try {
-    for (let at = 0; at < fileBytes; at += zeros.length) writeSync(fill, zeros, 0, zeros.length, at);
+    for (let at = 0; at < fileBytes; at += zeros.length) {
+      writeSync(fill, zeros, 0, zeros.length, at);
+    }
     fdatasyncSync(fill);
   } finally {
     closeSync(fill);
@@ -67,7 +69,8 @@ async function overwriteWithDsync(path: string, chunkBytes: number, fileBytes: n
   const fd = openSync(path, constants.O_WRONLY | constants.O_DSYNC);
   const chunk = Buffer.alloc(chunkBytes, 0xab);
   try {
-    return await timed(seconds, (written) => writeSync(fd, chunk, 0, chunkBytes, written % fileBytes));
+    return await timed(seconds,
+      (written) => writeSync(fd, chunk, 0, chunkBytes, written % fileBytes));
   } finally {
     closeSync(fd);
   }

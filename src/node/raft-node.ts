@@ -140,7 +140,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     // Committed entries held back by a follower: applied now, so the state machine is as
     // current as it would have been without the delay (a restart would replay them anyway).
     if (!failed && this.backlog.length > 0) {
-      await this.applyBacklog().catch((error: unknown) => this.logError("final apply failed", error));
+      await this.applyBacklog()
+        .catch((error: unknown) => this.logError("final apply failed", error));
     }
     this.rejectEverything(new StoppedError("raft node stopped", { cause: this.failure }));
     await this.o.transport.stop();

@@ -35,7 +35,8 @@ async function batchingCluster(options: {
   return { c, leader, followers };
 }
 
-async function proposeAll(c: MemoryCluster, leader: MemberHandle, commands: string[]): Promise<number> {
+async function proposeAll(c: MemoryCluster, leader: MemberHandle, commands: string[]):
+  Promise<number> {
   let settled = false;
   const all = Promise.all(commands.map((cmd) => leader.node.propose(encode(cmd)))).finally(() => {
     settled = true;
@@ -46,21 +47,25 @@ async function proposeAll(c: MemoryCluster, leader: MemberHandle, commands: stri
 }
 
 /** Advances until every follower knows `index` is committed (they learn it with a heartbeat). */
-async function untilCommitted(c: MemoryCluster, followers: MemberHandle[], index: number): Promise<void> {
+async function untilCommitted(c: MemoryCluster, followers: MemberHandle[], index: number):
+  Promise<void> {
   await c.clock.until(() => followers.every((h) => h.node.status().commitIndex >= index), 2000,
     `followers to learn commit ${index}`);
 }
 
 const commandsOf = (h: MemberHandle): readonly string[] => h.machine.commands;
-const batchesOf = (h: MemberHandle): readonly number[] => (h.machine as BatchingStateMachine).batches;
+const batchesOf = (h: MemberHandle): readonly number[] =>
+  (h.machine as BatchingStateMachine).batches;
 
-test("a follower holds committed commands back for the delay, then applies them in one batch", async () => {
+test("a follower holds commands back for the delay, then applies them in one batch", async () => {
   const { c, leader, followers } = await batchingCluster({ followerApplyDelayMs: 1000 });
   const commands = Array.from({ length: 30 }, (_, i) => `cmd-${i}`);
   const last = await proposeAll(c, leader, commands);
   await untilCommitted(c, followers, last);
   assert.deepEqual(commandsOf(leader), commands, "the leader applies at once");
-  for (const f of followers) assert.deepEqual(commandsOf(f), [], `follower ${f.id} still holds them back`);
+  for (const f of followers) {
+    assert.deepEqual(commandsOf(f), [], `follower ${f.id} still holds them back`);
+  }
   await c.clock.advance(1000);
   for (const f of followers) {
     assert.deepEqual(commandsOf(f), commands, `follower ${f.id} applied after the delay`);
@@ -69,7 +74,7 @@ test("a follower holds committed commands back for the delay, then applies them 
   }
 });
 
-test("with followerApplyDelayMs 0 a follower applies in the turn that learns the commit", async () => {
+test("with a delay of 0 a follower applies in the turn that learns the commit", async () => {
   const { c, leader, followers } = await batchingCluster({ followerApplyDelayMs: 0 });
   const commands = Array.from({ length: 10 }, (_, i) => `cmd-${i}`);
   const last = await proposeAll(c, leader, commands);
@@ -77,7 +82,7 @@ test("with followerApplyDelayMs 0 a follower applies in the turn that learns the
   for (const f of followers) assert.deepEqual(commandsOf(f), commands, `follower ${f.id}`);
 });
 
-test("followerApplyEntriesMax commands waiting are applied without waiting for the delay", async () => {
+test("followerApplyEntriesMax waiting commands are applied before the delay", async () => {
   const { c, leader, followers } = await batchingCluster({
     followerApplyDelayMs: 60_000,
     followerApplyEntriesMax: 8,
@@ -96,7 +101,7 @@ test("followerApplyEntriesMax commands waiting are applied without waiting for t
   for (const f of followers) assert.deepEqual(commandsOf(f), commands, `follower ${f.id}`);
 });
 
-test("a configuration change is applied at once, after the commands held back before it", async () => {
+test("a configuration change applies at once, after the commands held back", async () => {
   const { c, leader, followers } = await batchingCluster({ followerApplyDelayMs: 60_000 });
   const commands = ["a", "b", "c"];
   await proposeAll(c, leader, commands);
