@@ -427,7 +427,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (ready.messages.length > 0) this.sendMessages(ready.messages);
     const leading = raft.role === Role.Leader;
     // A new leader, or a snapshot about to replace the state: what was held back goes first.
-    if (leading || ready.snapshot !== null) await this.applyBacklog();
+    if ((leading || ready.snapshot !== null) && this.backlog.length > 0) await this.applyBacklog();
     if (ready.snapshot !== null) {
       await this.managedSnapshots().install(ready.snapshot);
       this.appliedIndex = ready.snapshot.index;
