@@ -25,7 +25,15 @@ import {
 } from "./errors.js";
 import { isInt64 } from "./int64.js";
 import { isWellFormed } from "./keys.js";
-import type { ClientSession, Command, Compare, PutCommand, SweepKey, TxnOp } from "./types.js";
+import type {
+  ClientSession,
+  Command,
+  CommandEnvelope,
+  Compare,
+  PutCommand,
+  SweepKey,
+  TxnOp,
+} from "./types.js";
 
 export { COMMAND_VERSION, type KvLimits, defaultKvLimits, formatLimits };
 export { decodeCommand } from "./command-decode.js";
@@ -41,15 +49,24 @@ export function checkKvLimits(limits: KvLimits): KvLimits {
   return limits;
 }
 
-export function encodeCommand(command: Command, limits: KvLimits = defaultKvLimits): Uint8Array {
-  const w = new ByteWriter(64);
+/**
+ * The command's bytes, checked against `limits`. `envelope` (by default the command's own
+ * fields) gives the session and nowMs written: a proposer adds them without copying the command.
+ */
+export function encodeCommand(
+  command: Command,
+  limits: KvLimits = defaultKvLimits,
+  envelope: CommandEnvelope = command,
+): Uint8Array {
+  const { session, nowMs } = envelope;
+  const w = new ByteWriter(initialBytes(command, session));
   const e = new Encoder(w, limits);
   w.u8(COMMAND_VERSION);
   w.u8(kindTag[command.kind]);
-  const hasNow = command.nowMs !== undefined;
-  w.u8((command.session === undefined ? 0 : Flag.Session) | (hasNow ? Flag.Now : 0));
-  if (command.session !== undefined) e.session(command.session);
-  if (command.nowMs !== undefined) e.time(command.nowMs, "nowMs", 0);
+  const hasNow = nowMs !== undefined;
+  w.u8((session === undefined ? 0 : Flag.Session) | (hasNow ? Flag.Now : 0));
+  if (session !== undefined) e.session(session);
+  if (nowMs !== undefined) e.time(nowMs, "nowMs", 0);
   switch (command.kind) {
     case "put":
       e.put(command);
@@ -79,6 +96,17 @@ export function encodeCommand(command: Command, limits: KvLimits = defaultKvLimi
   }
   // The writer is not used again, so its bytes can be handed out without a copy.
   return w.view();
+}
+
+/**
+ * Room for the header, the session and a put's ASCII key and value, so that a put is written
+ * without growing (and copying) the buffer. Unchecked input: the Encoder refuses it later.
+ */
+function initialBytes(command: Command, session: ClientSession | undefined): number {
+  const textLength = (text: unknown): number => typeof text === "string" ? text.length : 0;
+  const clientId: unknown = session?.clientId;
+  const put = command.kind === "put" ? textLength(command.key) + textLength(command.value) : 0;
+  return 64 + textLength(clientId) + put;
 }
 
 /** Validates while writing, so a command is checked once, on its way into the log. */

@@ -6,9 +6,12 @@
 import { assertNever } from "../assert.js";
 import {
   type Command,
+  type CommandEnvelope,
   type KvRecord,
   type KvResult,
   type KvStore,
+  type PutCommand,
+  defaultKvLimits,
   encodeCommand,
 } from "../kv/index.js";
 import type { RaftNode } from "../node/raft-node.js";
@@ -63,11 +66,10 @@ export class LocalKv implements KvApi {
 
   /** Proposes a command (checked against the limits first); resolves with its result. */
   async propose(command: Command, session?: WriteSession): Promise<KvResult> {
-    const bytes = encodeCommand({
-      ...command,
-      nowMs: this.o.now(),
-      ...(session === undefined ? {} : { session }),
-    });
+    const envelope: { -readonly [K in keyof CommandEnvelope]: CommandEnvelope[K] } =
+      { nowMs: this.o.now() };
+    if (session !== undefined) envelope.session = session;
+    const bytes = encodeCommand(command, defaultKvLimits, envelope);
     const started = performance.now();
     try {
       const result = await this.o.node.propose(bytes);
@@ -85,14 +87,12 @@ export class LocalKv implements KvApi {
 
   async put(request: PutRequest): Promise<PutResponse> {
     const ttlMs = request.ttlMs;
-    const command: Command = {
-      kind: "put",
-      key: request.key,
-      value: request.value,
-      ...(ttlMs === undefined ? {} : { expiresAtMs: this.o.now() + ttlMs }),
-      ...(request.keepTtl === true ? { keepTtl: true } : {}),
-      ...(request.condition === undefined ? {} : { condition: request.condition }),
-    };
+    // Optional fields assigned, not spread (about a microsecond a put on the leader).
+    const command: { -readonly [K in keyof PutCommand]: PutCommand[K] } =
+      { kind: "put", key: request.key, value: request.value };
+    if (ttlMs !== undefined) command.expiresAtMs = this.o.now() + ttlMs;
+    if (request.keepTtl === true) command.keepTtl = true;
+    if (request.condition !== undefined) command.condition = request.condition;
     const result = await this.propose(command, request.session);
     if (result.kind !== "put") return unexpected(result);
     return { index: result.index, written: result.written, prevValue: result.prevValue };

@@ -4,7 +4,12 @@
 
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../logger.js";
-import { InvalidRequestError, UnauthorizedError, type WriteSession } from "../api.js";
+import {
+  InvalidRequestError,
+  type PutRequest,
+  UnauthorizedError,
+  type WriteSession,
+} from "../api.js";
 import { forwardedHeader, internalCallPath } from "../forward.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { Service } from "../service.js";
@@ -144,12 +149,10 @@ export class HttpApi {
         const ttl = params.get("ttlMs") ?? params.get("ttl_ms");
         const ttlMs = ttl === null ? undefined : ttlFrom(ttl);
         const session = sessionFrom(req);
-        const put = await service.put({
-          key,
-          value,
-          ...(ttlMs === undefined ? {} : { ttlMs }),
-          ...(session === undefined ? {} : { session }),
-        });
+        const request: { -readonly [K in keyof PutRequest]: PutRequest[K] } = { key, value };
+        if (ttlMs !== undefined) request.ttlMs = ttlMs;
+        if (session !== undefined) request.session = session;
+        const put = await service.put(request);
         return this.ok(res, { index: put.index, prevValue: put.prevValue });
       }
       case "DELETE": {

@@ -33,13 +33,11 @@ async function setWith(
     ttlMs = options.expiry.ms - context.now();
     if (ttlMs <= 0) return setExpired(context, key, options);
   }
-  const request: PutRequest = {
-    key,
-    value,
-    ...(ttlMs === null ? {} : { ttlMs }),
-    ...(options.expiry.kind === "keep" ? { keepTtl: true } : {}),
-    ...(options.condition === null ? {} : { condition: options.condition }),
-  };
+  // Optional fields assigned, not spread: the spreads cost about a microsecond a SET.
+  const request: { -readonly [K in keyof PutRequest]: PutRequest[K] } = { key, value };
+  if (ttlMs !== null) request.ttlMs = ttlMs;
+  if (options.expiry.kind === "keep") request.keepTtl = true;
+  if (options.condition !== null) request.condition = options.condition;
   const response = await context.kv.put(request);
   if (options.get) return bulkOrNull(response.prevValue);
   return response.written ? ok : nullReply;

@@ -45,6 +45,30 @@ test(`every command round-trips through the codec unchanged (seed ${seed})`, () 
   }), { seed, numRuns: 500 });
 });
 
+test(`an envelope replaces the command's own session and nowMs (seed ${seed})`, () => {
+  // Plain objects (fast-check's records have a null prototype, which deepStrictEqual sees).
+  const arbSession = fc.tuple(fc.stringMatching(/^[a-z0-9]{1,12}$/),
+    fc.integer({ min: 1, max: 2 ** 40 })).map(([clientId, sequence]) => ({ clientId, sequence }));
+  const arbEnvelope = fc.tuple(fc.option(arbSession, { nil: undefined }),
+    fc.option(fc.integer({ min: 0, max: 2 ** 45 }), { nil: undefined }))
+    .map(([session, nowMs]) => ({
+      ...(session === undefined ? {} : { session }),
+      ...(nowMs === undefined ? {} : { nowMs }),
+    }));
+  fc.assert(fc.property(arbCommand, arbEnvelope, (command, envelope) => {
+    // What a proposer would otherwise build: the command without its envelope, plus `envelope`.
+    const { session: _session, nowMs: _nowMs, ...body } = command;
+    const merged = { ...body, ...envelope } as Command;
+    if (merged.kind === "sweep" && envelope.nowMs === undefined) {
+      assert.throws(() => encodeCommand(command, formatLimits, envelope), InvalidCommandError);
+      return;
+    }
+    const bytes = encodeCommand(command, formatLimits, envelope);
+    assert.ok(Buffer.from(bytes).equals(Buffer.from(encodeCommand(merged, formatLimits))));
+    assert.deepStrictEqual(decodeCommand(bytes), merged);
+  }), { seed, numRuns: 300 });
+});
+
 test(`random bytes decode to a command or a MalformedCommandError (seed ${seed})`, () => {
   const arbBytes = fc.oneof(
     fc.uint8Array({ maxLength: 64 }),
