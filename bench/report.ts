@@ -62,6 +62,16 @@ export function parseOptions(
   return options;
 }
 
+/** The integer option `name` (at least 1), or `fallback` when it is absent. */
+export function positiveInteger(options: Map<string, string>, name: string, fallback: number):
+  number {
+  const value = Number(options.get(name) ?? fallback);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`--${name} must be an integer >= 1, got ${options.get(name)}`);
+  }
+  return value;
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago (for the nodes a benchmark starts). */
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   snapshot: () => import("./snapshot.js"),
   server: () => import("./server.js"),
   "compare-etcd": () => import("./compare-etcd.js"),
+  apply: () => import("./apply.js"),
 };
 
 async function main(): Promise<void> {

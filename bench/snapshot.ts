@@ -20,19 +20,18 @@ import { encodeCommand } from "../src/kv/command.js";
 import { KvStateMachine } from "../src/kv/kv-state-machine.js";
 import { openStorage } from "../src/storage/open-storage.js";
 import type { Storage } from "../src/storage/types.js";
-import { type BenchLine, freePort, parseOptions, printLine, round } from "./report.js";
+import {
+  type BenchLine,
+  freePort,
+  parseOptions,
+  positiveInteger,
+  printLine,
+  round,
+} from "./report.js";
 import type { NodeCommand, NodeConfig, NodeReply } from "./snapshot-node.js";
 
 const mb = 1e6;
 const childTimeoutMs = 300_000;
-
-function positiveInteger(options: Map<string, string>, name: string, fallback: number): number {
-  const value = Number(options.get(name) ?? fallback);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new Error(`--${name} must be an integer >= 1, got ${options.get(name)}`);
-  }
-  return value;
-}
 
 function line(fields: Partial<BenchLine> & Pick<BenchLine, "case" | "seconds">): BenchLine {
   const { case: name, ...rest } = fields;
