@@ -7,10 +7,14 @@
 // segment is ready (blocking calls, as the WAL writes when nothing else waits): overwriting
 // allocated blocks skips the file system's journal commit, so it is the ceiling for one batch in
 // flight over a WAL whose segments are zeroed ahead; sustained appends also pay for the zeroing.
+// A fifth, the same writes over 64 MiB segments while the next one is zero-filled in the
+// background by the WAL's own SpareSegment, is that sustained pattern with none of the WAL's CPU
+// work: the ceiling for the WAL's batch-256 case.
 
 import { closeSync, constants, fdatasyncSync, openSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { SpareSegment } from "../src/storage/wal/spare-segment.js";
 import { type BenchLine, latency, round } from "./report.js";
 
 export interface DiskLimits {
@@ -76,6 +80,43 @@ async function overwriteWithDsync(path: string, chunkBytes: number, fileBytes: n
   }
 }
 
+/**
+ * O_DSYNC writes of `chunkBytes` into segments of `segmentBytes` taken from a SpareSegment, which
+ * zero-fills the next one in the background meanwhile (a full segment waits for its successor).
+ * Each write yields to the event loop once, as the WAL's group commit does between groups.
+ */
+async function overwriteWhileFilling(dir: string, chunkBytes: number, segmentBytes: number,
+  seconds: number): Promise<Timed> {
+  const spare = await SpareSegment.open(dir, segmentBytes);
+  const chunk = Buffer.alloc(chunkBytes, 0xab);
+  let fd: number | null = null;
+  let segments = 0;
+  let position = 0;
+  try {
+    await spare.whenFilled();
+    return await timed(seconds, async () => {
+      if (fd === null || position + chunkBytes > segmentBytes) {
+        if (fd !== null) closeSync(fd);
+        fd = null;
+        const path = join(dir, `disk-zerofill-${segments++}`);
+        if (!await spare.takeAs(path)) {
+          if (!await spare.whenFilled() || !await spare.takeAs(path)) {
+            throw new Error(`no zero-filled segment for ${path}`);
+          }
+        }
+        fd = openSync(path, constants.O_WRONLY | constants.O_DSYNC);
+        position = 0;
+      }
+      position += writeSync(fd, chunk, 0, chunkBytes, position);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return chunkBytes;
+    });
+  } finally {
+    if (fd !== null) closeSync(fd);
+    await spare.close();
+  }
+}
+
 export async function measureDisk(dir: string, seconds: number): Promise<DiskLimits> {
   const small = await appendWithSync(join(dir, "disk-fsync"), 4096, seconds);
   const large = await appendWithSync(join(dir, "disk-seqwrite"), 1024 * 1024, seconds);
@@ -83,6 +124,7 @@ export async function measureDisk(dir: string, seconds: number): Promise<DiskLim
   const segmentBytes = 64 * 1024 * 1024;
   const over =
     await overwriteWithDsync(join(dir, "disk-over64k"), 64 * 1024, segmentBytes, seconds);
+  const filling = await overwriteWhileFilling(dir, 64 * 1024, segmentBytes, seconds);
   const fsyncPerSec = small.samples.length / small.elapsed;
   const seqMbPerSec = large.bytes / 1e6 / large.elapsed;
   const base = { suite: "storage", system: "disk", backend: null, clients: null, errors: 0,
@@ -104,6 +146,7 @@ export async function measureDisk(dir: string, seconds: number): Promise<DiskLim
       writeBytes: 1024 * 1024 },
     againstSequential("write64k", medium),
     againstSequential("overwrite64k", over),
+    againstSequential("zerofill64k", filling),
   ];
   return { fsyncPerSec, seqMbPerSec, lines };
 }
