@@ -64,7 +64,10 @@ const afterReserved = `${reservedKeyPrefix}\u{10FFFF}`;
 export class LocalKv implements KvApi {
   constructor(private readonly o: LocalKvOptions) {}
 
-  /** Proposes a command (checked against the limits first); resolves with its result. */
+  /**
+   * Proposes a command (checked against the limits first); resolves with its result. It carries
+   * this leader's clock as nowMs and `session`, whatever the command itself holds.
+   */
   async propose(command: Command, session?: WriteSession): Promise<KvResult> {
     const envelope: { -readonly [K in keyof CommandEnvelope]: CommandEnvelope[K] } =
       { nowMs: this.o.now() };
