@@ -90,7 +90,7 @@ export class SnapshotManager {
     }
     this.lastIndex = meta.index;
     await this.compact(meta);
-    await storage.snapshots.retain(this.policy.retained);
+    await this.retain();
     this.host.logger.info("snapshot taken", { id: this.host.id, index: meta.index });
     return meta;
   }
@@ -142,9 +142,24 @@ export class SnapshotManager {
       throw error;
     }
     this.lastIndex = Math.max(this.lastIndex, incoming.meta.index);
-    await this.host.storage.snapshots.retain(this.policy.retained);
+    await this.retain();
     const { from, to, term, meta } = incoming;
     this.host.deliver({ type: MessageType.InstallSnapshot, from, to, term, meta });
+  }
+
+  /**
+   * Keeps the newest `retained` snapshots at or below the applied index, and every one above it.
+   * A snapshot above the applied index was received and not adopted yet; the core may still
+   * install it even when a newer one is stored: that one may have come from a leader of a stale
+   * term (the driver stores a snapshot before the core sees its offer), been turned down, and
+   * an older snapshot from the current leader then be the one adopted.
+   */
+  private async retain(): Promise<void> {
+    const snapshots = this.host.storage.snapshots;
+    const applied = this.host.appliedIndex();
+    // Newest first: the ones above the applied index come first.
+    const ahead = (await snapshots.indexes()).filter((index) => index > applied).length;
+    await snapshots.retain(ahead + this.policy.retained);
   }
 
   /**

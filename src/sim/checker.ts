@@ -15,8 +15,10 @@ export function entryKey(entry: Entry): string {
   return `${entry.type}:${Buffer.from(entry.data).toString("latin1")}`;
 }
 
-interface DurableLog {
+export interface DurableLog {
   term(index: LogIndex): Term | null;
+  /** Whether a durable snapshot covers `index` (the log may have dropped it since). */
+  snapshotCovers(index: LogIndex): boolean;
 }
 
 export class SafetyChecker {
@@ -127,7 +129,13 @@ export class SafetyChecker {
     term: Term | null,
     durableLog: (id: NodeId) => DurableLog,
   ): void {
-    const holds = (voter: NodeId): boolean => term !== null && durableLog(voter).term(index) === term;
+    // A voter holds the entry in its log, or in a snapshot that covers it: snapshots hold
+    // committed entries only, so that counts when the entry is the one committed at `index`
+    // (a voter may install a newer leader's snapshot after acknowledging the entry, before this
+    // leader hears of the acknowledgement).
+    const holds = (voter: NodeId): boolean => term !== null &&
+      (durableLog(voter).term(index) === term ||
+        (durableLog(voter).snapshotCovers(index) && this.committedTerms[index] === term));
     const { voters, votersOutgoing } = configuration;
     if (!jointActive(voters, votersOutgoing, holds)) {
       this.fail(`leader ${id} committed ${index}@t${term} that a quorum does not hold durably`);

@@ -10,7 +10,7 @@ import { type Configuration, type NodeId, nodeId } from "../core/types.js";
 import { ConfChangeError, type ConfChangeRequest } from "../core/conf-change.js";
 import { SafetyChecker, Violation } from "./checker.js";
 import { SimNetwork } from "./network.js";
-import { CrashPoint, type RaftOptions, SimNode } from "./sim-node.js";
+import { CrashPoint, type RaftOptions, SimNode, retainedSnapshots } from "./sim-node.js";
 
 export interface ClusterOptions {
   /** Founding voters, ids 1..nodes. */
@@ -98,9 +98,9 @@ export class Cluster {
     this.trace(() => `send ${describeMessage(m)}`);
     if (m.type === MessageType.InstallSnapshot) {
       // The snapshot's data travels beside the message, as the driver streams it.
-      const state = this.node(m.from).storage.snapshotState();
-      assert(state !== null, `node ${m.from} offers snapshot ${m.meta.index} it does not hold`);
-      this.snapshotData.set(m, state);
+      const stored = this.node(m.from).storage.snapshotAt(m.meta.index);
+      assert(stored !== null, `node ${m.from} offers snapshot ${m.meta.index} it does not hold`);
+      this.snapshotData.set(m, stored.state);
     }
     this.network.send(m, this.now);
   };
@@ -168,7 +168,10 @@ export class Cluster {
     if (m.type === MessageType.InstallSnapshot) {
       const state = this.snapshotData.get(m);
       assert(state !== undefined, `snapshot ${m.meta.index} arrived without its data`);
-      node.storage.saveSnapshot(m.meta, state); // received, verified and stored by the driver
+      // Received, verified and stored by the driver before the core sees the offer (which it
+      // may turn down: a stale term, or entries it already has).
+      node.storage.storeSnapshot(m.meta, state);
+      node.storage.retainSnapshots(retainedSnapshots, node.appliedIndex);
       this.snapshotReports.push({ m, ok: true });
     }
     node.raft.step(m);

@@ -10,7 +10,7 @@ import type { Sfc32 } from "../core/prng.js";
 import { bootstrapEntries } from "../core/conf-change.js";
 import type { NodeId, SnapshotMeta } from "../core/types.js";
 import { assert } from "../assert.js";
-import { type SafetyChecker, entryKey } from "./checker.js";
+import { type DurableLog, type SafetyChecker, entryKey } from "./checker.js";
 import { SimStorage } from "./sim-storage.js";
 
 export const CrashPoint = {
@@ -24,6 +24,9 @@ export const CrashPoint = {
 export type CrashPoint = (typeof CrashPoint)[keyof typeof CrashPoint];
 
 export type RaftOptions = Omit<RaftConfigInput, "id" | "prng" | "applied">;
+
+/** Snapshots a node keeps besides those above its applied index (the driver's default). */
+export const retainedSnapshots = 2;
 
 export class SimNode {
   raft: Raft | null = null;
@@ -41,7 +44,7 @@ export class SimNode {
   lost = false;
   private checkedCommit = 0;
   /** Every node's durable log, by id (set by the cluster, for the commit durability check). */
-  durableLogOf: (id: NodeId) => { term(index: number): number | null } = () => ({ term: () => null });
+  durableLogOf: (id: NodeId) => DurableLog = () => ({ term: () => null, snapshotCovers: () => false });
   /** Called with each read the core confirms (requestId, index). */
   onRead: (requestId: number, index: number) => void = () => {};
   /** While now < pausedUntil the process is stopped (SIGSTOP): no ticks, no input handled. */
@@ -70,15 +73,22 @@ export class SimNode {
   }
 
   start(): Raft {
-    // A snapshot received from a leader but not yet put in place when the node crashed: the
-    // log does not reach it (or disagrees with it), so it replaces the log now.
-    const snapshot = this.storage.snapshot();
-    if (snapshot !== null && this.storage.term(snapshot.index) !== snapshot.term) {
-      this.storage.restoreSnapshot(snapshot);
+    // As the driver starts: from the newest stored snapshot. One received from a leader but not
+    // yet put in place (the node crashed first, or the core had not adopted it) holds committed
+    // entries only; where the log does not reach it (or disagrees with it), it replaces the log.
+    const newest = this.storage.newestSnapshot();
+    if (newest !== null) {
+      if (this.storage.term(newest.meta.index) === newest.meta.term) {
+        if ((this.storage.snapshot()?.index ?? 0) < newest.meta.index) {
+          this.storage.markSnapshot(newest.meta);
+        }
+      } else {
+        this.storage.restoreSnapshot(newest.meta);
+      }
     }
-    // A volatile state machine restarts from the latest snapshot, then the log replays.
-    this.appliedKeys = [...(this.storage.snapshotState() ?? [])];
-    this.appliedIndex = this.storage.snapshot()?.index ?? 0;
+    // A volatile state machine restarts from that snapshot, then the log replays.
+    this.appliedKeys = [...(newest?.state ?? [])];
+    this.appliedIndex = newest?.meta.index ?? 0;
     const raft = new Raft({ ...this.options, id: this.id, prng: this.prng.fork(), applied: this.appliedIndex }, this.storage);
     this.checkedCommit = raft.log.commitIndex;
     this.raft = raft;
@@ -130,8 +140,8 @@ export class SimNode {
 
   /** The leader's snapshot, already on this disk, replaces the log and the state machine. */
   private installSnapshot(meta: SnapshotMeta, checker: SafetyChecker): void {
-    const state = this.storage.snapshotState();
-    assert(state !== null && this.storage.snapshot()?.index === meta.index, `snapshot ${meta.index} not stored`);
+    const state = this.storage.snapshotAt(meta.index)?.state;
+    assert(state !== undefined, `snapshot ${meta.index} not stored`);
     this.storage.restoreSnapshot(meta);
     checker.onSnapshot(this.id, meta, state);
     this.appliedKeys = [...state];
@@ -141,7 +151,7 @@ export class SimNode {
 
   /** Compaction policy: snapshot the state machine, then drop the log up to a trailing margin. */
   private maybeSnapshot(raft: Raft, checker: SafetyChecker): void {
-    const latest = this.storage.snapshot()?.index ?? 0;
+    const latest = this.storage.newestSnapshot()?.meta.index ?? 0;
     if (this.snapshotEvery <= 0 || this.appliedIndex - latest < this.snapshotEvery) return;
     const index = this.appliedIndex;
     const term = raft.log.term(index);
@@ -149,7 +159,9 @@ export class SimNode {
     const meta = { index, term, configuration: raft.confLog.at(index) };
     const state = this.appliedKeys.slice(0, index);
     checker.onSnapshot(this.id, meta, state);
-    this.storage.saveSnapshot(meta, state);
+    this.storage.storeSnapshot(meta, state);
+    this.storage.markSnapshot(meta);
+    this.storage.retainSnapshots(retainedSnapshots, this.appliedIndex);
     this.snapshots++;
     const compactTo = index - this.trailingEntries;
     if (compactTo > 0) this.storage.compact(compactTo, raft.confLog.at(compactTo));

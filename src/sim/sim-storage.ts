@@ -13,6 +13,11 @@ import {
   emptyHardState,
 } from "../core/types.js";
 
+export interface StoredSnapshot {
+  readonly meta: SnapshotMeta;
+  readonly state: readonly string[];
+}
+
 interface UnsyncedWrite {
   readonly hardState: HardState;
   /** Index of the first entry written, and the entries it replaced. */
@@ -27,26 +32,59 @@ export class SimStorage implements LogView {
 
   /** The configuration at the start of the log (empty on a new disk: the log brings one). */
   private configuration: Configuration = { voters: [], votersOutgoing: [], learners: [] };
-  /** The latest snapshot: its metadata and the state machine it holds (applied keys). */
-  private latest: { readonly meta: SnapshotMeta; readonly state: readonly string[] } | null = null;
+  /**
+   * The snapshot store, by index: metadata and the state machine each holds (applied keys).
+   * Like the driver's store it may hold several: its own, and ones received from leaders
+   * (installed, or not yet: the core decides after the driver stored them).
+   */
+  private readonly snapshots = new Map<LogIndex, StoredSnapshot>();
 
   constructor() {
     this.log = new MemoryLog(this.configuration);
   }
 
+  /** The snapshot the log currently starts from or records (LogView: what a leader offers). */
   snapshot(): SnapshotMeta | null {
-    return this.latest?.meta ?? null;
+    return this.log.snapshot();
   }
 
-  snapshotState(): readonly string[] | null {
-    return this.latest?.state ?? null;
+  /** The stored snapshot with the highest index (what a restart starts from), or null. */
+  newestSnapshot(): StoredSnapshot | null {
+    let newest: StoredSnapshot | null = null;
+    for (const stored of this.snapshots.values()) {
+      if (newest === null || stored.meta.index > newest.meta.index) newest = stored;
+    }
+    return newest;
   }
 
-  /** Stores a snapshot durably (a newer one replaces it). */
-  saveSnapshot(meta: SnapshotMeta, state: readonly string[]): void {
-    if (this.latest !== null && this.latest.meta.index >= meta.index) return;
-    this.latest = { meta, state };
+  /** The stored snapshot at `index`, or null. */
+  snapshotAt(index: LogIndex): StoredSnapshot | null {
+    return this.snapshots.get(index) ?? null;
+  }
+
+  /** Whether a stored snapshot covers `index` (its entries are part of the snapshot's state). */
+  snapshotCovers(index: LogIndex): boolean {
+    return (this.newestSnapshot()?.meta.index ?? 0) >= index;
+  }
+
+  /** Stores a snapshot durably, as the driver's store does; the log is not touched. */
+  storeSnapshot(meta: SnapshotMeta, state: readonly string[]): void {
+    if (!this.snapshots.has(meta.index)) this.snapshots.set(meta.index, { meta, state });
+  }
+
+  /** Records a stored snapshot as the log's own (taken here; its entries may be compacted). */
+  markSnapshot(meta: SnapshotMeta): void {
     this.log.setSnapshot(meta);
+  }
+
+  /**
+   * The driver's retention: keeps the newest `count` snapshots and every one above `applied`
+   * (a received snapshot the core has not adopted yet may still be the one it installs).
+   */
+  retainSnapshots(count: number, applied: LogIndex): void {
+    const newestFirst = [...this.snapshots.keys()].sort((a, b) => b - a);
+    const ahead = newestFirst.filter((index) => index > applied).length;
+    for (const index of newestFirst.slice(ahead + count)) this.snapshots.delete(index);
   }
 
   /** Drops entries up to `index` (covered by the snapshot); `configuration` is the one there. */
