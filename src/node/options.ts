@@ -73,7 +73,8 @@ export interface RaftNodeOptions<Result> {
    * Log compaction: snapshot the state machine after `thresholdEntries` applied entries (default
    * 100,000, etcd 3.4's snapshot count; 0: only when snapshot() is called), keep
    * `trailingEntries` (default 1024) in the log behind it, and keep the newest `retained`
-   * snapshots on disk (default 2).
+   * snapshots on disk (default 2) at or below the applied index, and every one above it (received
+   * from a leader, not installed yet).
    */
   readonly snapshots?: Partial<SnapshotPolicy>;
   readonly clock?: Clock;
