@@ -1,7 +1,7 @@
-// `npm run sim -- --seeds N --steps M [--nodes K] [--seed S] [--workers W]`
-// Runs N seeded simulations (seeds 1..N, or the one seed S) across worker threads and prints
-// one JSON summary line. On a violation it prints the seed, the violation and a trace of the
-// run's last events, and exits 1. The same seed always replays the same run.
+// `npm run sim -- --seeds N --steps M [--nodes K] [--seed S] [--from F] [--workers W]`
+// Runs N seeded simulations (seeds F..F+N-1, F = 1 by default, or the one seed S) across worker
+// threads and prints one JSON summary line. On a violation it prints the seed, the violation and
+// a trace of the run's last events, and exits 1. The same seed always replays the same run.
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { availableParallelism } from "node:os";
@@ -13,6 +13,7 @@ interface Args {
   readonly steps: number;
   readonly nodes: number;
   readonly seed: number | null;
+  readonly from: number;
   readonly workers: number;
 }
 
@@ -33,13 +34,14 @@ function parseArgs(argv: readonly string[]): Args {
     return n;
   };
   for (const key of values.keys()) {
-    if (!["seeds", "steps", "nodes", "seed", "workers"].includes(key)) throw new Error(`unknown flag --${key}`);
+    if (!["seeds", "steps", "nodes", "seed", "from", "workers"].includes(key)) throw new Error(`unknown flag --${key}`);
   }
   return {
     seeds: int("seeds", 100) ?? 100,
     steps: int("steps", 3000) ?? 3000,
     nodes: int("nodes", 5) ?? 5,
     seed: int("seed", null),
+    from: int("from", 1) ?? 1,
     workers: int("workers", availableParallelism()) ?? 1,
   };
 }
@@ -49,7 +51,9 @@ function runSeeds(seeds: readonly number[], steps: number, nodes: number): SimRe
 }
 
 async function runParallel(args: Args): Promise<SimResult[]> {
-  const seeds = args.seed === null ? Array.from({ length: args.seeds }, (_, i) => i + 1) : [args.seed];
+  const seeds = args.seed === null
+    ? Array.from({ length: args.seeds }, (_, i) => args.from + i)
+    : [args.seed];
   const workers = Math.max(1, Math.min(args.workers, seeds.length));
   const shares = Array.from({ length: workers }, (_, w) => seeds.filter((_, i) => i % workers === w));
   const file = fileURLToPath(import.meta.url);
