@@ -103,10 +103,13 @@ export function encodeCommand(
  * without growing (and copying) the buffer. Unchecked input: the Encoder refuses it later.
  */
 function initialBytes(command: Command, session: ClientSession | undefined): number {
-  const textLength = (text: unknown): number => typeof text === "string" ? text.length : 0;
   const clientId: unknown = session?.clientId;
   const put = command.kind === "put" ? textLength(command.key) + textLength(command.value) : 0;
   return 64 + textLength(clientId) + put;
+}
+
+function textLength(text: unknown): number {
+  return typeof text === "string" ? text.length : 0;
 }
 
 /** Validates while writing, so a command is checked once, on its way into the log. */

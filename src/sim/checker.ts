@@ -129,13 +129,12 @@ export class SafetyChecker {
     term: Term | null,
     durableLog: (id: NodeId) => DurableLog,
   ): void {
-    // A voter holds the entry in its log, or in a snapshot that covers it: snapshots hold
-    // committed entries only, so that counts when the entry is the one committed at `index`
-    // (a voter may install a newer leader's snapshot after acknowledging the entry, before this
-    // leader hears of the acknowledgement).
+    // A voter holds the entry in its log, or in a snapshot that covers it (it may install a
+    // newer leader's snapshot after acknowledging the entry, before this leader hears of the
+    // acknowledgement). Snapshots hold committed entries only, and onCommit, which runs first,
+    // has checked that this leader's entry is the one committed at `index`.
     const holds = (voter: NodeId): boolean => term !== null &&
-      (durableLog(voter).term(index) === term ||
-        (durableLog(voter).snapshotCovers(index) && this.committedTerms[index] === term));
+      (durableLog(voter).term(index) === term || durableLog(voter).snapshotCovers(index));
     const { voters, votersOutgoing } = configuration;
     if (!jointActive(voters, votersOutgoing, holds)) {
       this.fail(`leader ${id} committed ${index}@t${term} that a quorum does not hold durably`);
