@@ -4,14 +4,19 @@
 // append in flight (`clients` null), batch 256 with 4 and 16 concurrent appenders (`clients` 4
 // and 16), the time to open a store of N entries (default 1,000,000), and the sequential
 // read-back of that store; plus the disk's own limits, as ratios. The WAL runs as the server
-// runs it by default (write mode auto, preallocated segments); its lines name the setting. One
-// JSON line per case. Data goes to a temporary directory that is removed afterwards.
+// runs it by default (write mode auto, preallocated segments); its lines name the setting. For
+// the WAL, case "append-compacted" repeats batch 256 in the steady state of a Raft log: the log
+// is compacted behind the appends (a segment's worth kept), as a node does after its snapshots,
+// so new segments are made from compacted ones (recycled-segments.ts). The plain "append" cases
+// start from an empty log, so every segment is new. One JSON line per case. Data goes to a
+// temporary directory that is removed afterwards.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Entry, EntryType } from "../src/core/types.js";
 import { openStorage } from "../src/storage/open-storage.js";
+import { defaultSegmentBytes } from "../src/storage/options.js";
 import type { Storage } from "../src/storage/types.js";
 import { type WalWriteMode, walWriteModes } from "../src/storage/wal/wal-log-store.js";
 import { type DiskLimits, measureDisk } from "./disk.js";
@@ -65,21 +70,34 @@ function base(store: Store, name: string, batch: number | null) {
  * commit). Indexes are handed out in call order, which is the order a store accepts them in.
  */
 async function appendCase(store: Store, dir: string, batch: number, clients: number,
-  seconds: number, disk: DiskLimits): Promise<BenchLine> {
+  seconds: number, disk: DiskLimits, compacted = false): Promise<BenchLine> {
   const storage = await open(store, dir);
   const samples: number[] = [];
   let next = storage.log.lastIndex() + 1;
-  const start = performance.now();
+  const compact = compacted ? compactor(storage) : async () => undefined;
+  let start = performance.now();
   const client = async (): Promise<void> => {
     while (performance.now() - start < seconds * 1000) {
       const t0 = performance.now();
       const entries = entriesFrom(next, batch);
       next += batch;
       await storage.log.append(entries, { sync: true });
+      await compact();
       samples.push(performance.now() - t0);
     }
   };
   try {
+    if (compacted) {
+      // Untimed: enough segments written and compacted that new ones are made from old ones.
+      const entriesPerSegment = Math.ceil(defaultSegmentBytes / (entryBytes + 16));
+      while (next <= 4 * entriesPerSegment) {
+        const entries = entriesFrom(next, 4096);
+        next += 4096;
+        await storage.log.append(entries, { sync: true });
+        await compact();
+      }
+      start = performance.now();
+    }
     await Promise.all(Array.from({ length: clients }, client));
   } finally {
     await storage.close();
@@ -90,10 +108,25 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
   // Small batches are bound by fsyncs, large ones by bandwidth: compare each with that limit.
   const byBandwidth = batch >= 256;
   const ratio = byBandwidth ? mbPerSec / disk.seqMbPerSec : batchesPerSec / disk.fsyncPerSec;
-  return { ...base(store, "append", batch), clients: clients === 1 ? null : clients,
+  const name = compacted ? "append-compacted" : "append";
+  return { ...base(store, name, batch), clients: clients === 1 ? null : clients,
     opsPerSec: round(batchesPerSec * batch, 1), mbPerSec: round(mbPerSec), ...latency(samples),
     seconds: round(elapsed), ratio: round(ratio), ratioTo: "disk",
     ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync" };
+}
+
+/**
+ * Compacts the log behind the appends as a Raft node does after a snapshot: once it holds two
+ * segments' worth of entries, everything but the last segment's worth goes.
+ */
+function compactor(storage: Storage): () => Promise<void> {
+  const entriesPerSegment = Math.ceil(defaultSegmentBytes / (entryBytes + 16));
+  return async () => {
+    const { log } = storage;
+    const last = log.lastIndex();
+    if (last - log.firstIndex() + 1 < 2 * entriesPerSegment) return;
+    await log.truncatePrefix(last - entriesPerSegment, 1);
+  };
 }
 
 /** Fills a store with `count` entries (unsynced batches, one final sync). */
@@ -166,6 +199,10 @@ export async function run(args: readonly string[]): Promise<void> {
       for (const [batch, clients] of concurrentCases) {
         const dir = join(root, `${kind}-append-${batch}x${clients}`);
         printLine(await appendCase(store, dir, batch, clients, seconds, disk));
+      }
+      if (kind === "wal") {
+        const dir = join(root, `${kind}-append-compacted`);
+        printLine(await appendCase(store, dir, 256, 1, seconds, disk, true));
       }
       for (const line of await openAndReadCases(store, join(root, `${kind}-open`), openEntries)) {
         printLine(line);

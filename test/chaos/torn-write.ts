@@ -26,7 +26,11 @@ import {
   recordHeaderBytes,
 } from "../../src/storage/wal/record.js";
 import { isZeroFrom } from "../../src/storage/wal/recovery.js";
-import { parseSegmentName, segmentHeaderBytes } from "../../src/storage/wal/segment.js";
+import {
+  parseSegmentName,
+  segmentHeaderBytes,
+  segmentSalt,
+} from "../../src/storage/wal/segment.js";
 
 export type TearMode = "append" | "cut";
 
@@ -69,8 +73,10 @@ const looseLimits = { entryBytesMax: 0xffff_ffff, recordBytesMax: 0xffff_ffff } 
 export function lastRecord(buf: Buffer): { offset: number; bytes: number } | null {
   let offset = segmentHeaderBytes;
   let last: { offset: number; bytes: number } | null = null;
+  if (buf.length < segmentHeaderBytes) return null;
+  const salt = segmentSalt(buf);
   while (offset + recordHeaderBytes <= buf.length) {
-    const end = checkRecord(buf, offset, buf.length, looseLimits);
+    const end = checkRecord(buf, offset, buf.length, looseLimits, salt);
     if (end < 0) break;
     last = { offset, bytes: end - offset };
     offset = end;

@@ -5,7 +5,8 @@
 // the CPU work overlaps the fdatasync in flight. Little endian:
 //
 //   record header (24 bytes)                  entry (16-byte header, then its data)
-//   0  u32 crc32c of bytes 4 .. recordBytes   0  u64 term
+//   0  u32 crc32c of bytes 4 .. recordBytes,  0  u64 term
+//          seeded with the segment's salt
 //   4  u32 recordBytes (header included)      8  u32 dataBytes
 //   8  u8  kind: 0xB7 entries, 0xB8 cut       12 u8  entry type
 //   9  u8  zero, 10 u16 zero                  13 u8  zero, 14 u16 zero
@@ -16,6 +17,8 @@
 // A cut record (kind 0xB8, count 0, no entries) says "entries from firstIndex on are deleted". It
 // is written when a suffix deletion falls inside a record: the record stays intact (its checksum
 // still holds) and the cut record after it hides its deleted tail.
+//
+// The salt (segment.ts) tells this segment's records from those a recycled file still holds.
 //
 // Recovery and reads scan these headers with Buffer reads only; payloads are never decoded into
 // objects on open, which keeps opening a 1,000,000-entry log well under two seconds.
@@ -103,7 +106,8 @@ function encodeRun(entries: readonly Entry[], from: number, to: number, total: n
  * records, to be written in order with one writev(). A record takes runs while it stays within
  * `target` bytes, and always at least one.
  */
-export function frameRecords(runs: readonly EntryRun[], target: number): FramedRecord[] {
+export function frameRecords(runs: readonly EntryRun[], target: number, salt: number):
+  FramedRecord[] {
   const records: FramedRecord[] = [];
   let from = 0;
   while (from < runs.length) {
@@ -118,7 +122,7 @@ export function frameRecords(runs: readonly EntryRun[], target: number): FramedR
     }
     const first = runs[from] as EntryRun;
     const header = recordHeader(recordBytes, count, first.firstIndex);
-    let crc = crc32c(header.subarray(4));
+    let crc = crc32c(header.subarray(4), salt);
     for (let k = from; k < to; k += 1) crc = crc32c((runs[k] as EntryRun).bytes, crc);
     header.writeUInt32LE(crc, 0);
     records.push({ header, runs: runs.slice(from, to), recordBytes });
@@ -149,14 +153,14 @@ function recordHeader(recordBytes: number, count: number, firstIndex: number): B
 }
 
 /** A cut record: entries from `fromIndex` on, in the record before it, are deleted. */
-export function encodeCutRecord(fromIndex: number): Buffer {
+export function encodeCutRecord(fromIndex: number, salt: number): Buffer {
   assert(Number.isSafeInteger(fromIndex) && fromIndex >= 2, `cut record at ${fromIndex}`);
   const buf = Buffer.alloc(recordHeaderBytes);
   buf.writeUInt32LE(recordHeaderBytes, 4);
   buf.writeUInt32LE(cutKind, 8);
   buf.writeUInt32LE(fromIndex % twoTo32, 16);
   buf.writeUInt32LE(Math.floor(fromIndex / twoTo32), 20);
-  buf.writeUInt32LE(crc32c(buf.subarray(4)), 0);
+  buf.writeUInt32LE(crc32c(buf.subarray(4), salt), 0);
   return buf;
 }
 
@@ -181,14 +185,15 @@ export function describeFault(fault: RecordFault): string {
 
 /**
  * Validates the framing and checksum of the record at `offset`: returns its end offset, or a
- * negative RecordFault. `end` is where the readable bytes stop. The entries inside are checked
- * by walkEntries() once the checksum holds.
+ * negative RecordFault. `end` is where the readable bytes stop; `salt` is the segment's. The
+ * entries inside are checked by walkEntries() once the checksum holds.
  */
 export function checkRecord(
   buf: Buffer,
   offset: number,
   end: number,
   limits: RecordLimits,
+  salt: number,
 ): number {
   if (offset + recordHeaderBytes > end) return RecordFault.Truncated;
   const recordBytes = buf.readUInt32LE(offset + 4);
@@ -198,7 +203,7 @@ export function checkRecord(
   if (recordBytes > limits.recordBytesMax) return RecordFault.TooLarge;
   const recordEnd = offset + recordBytes;
   if (recordEnd > end) return RecordFault.Truncated;
-  if (buf.readUInt32LE(offset) !== crc32c(buf.subarray(offset + 4, recordEnd))) {
+  if (buf.readUInt32LE(offset) !== crc32c(buf.subarray(offset + 4, recordEnd), salt)) {
     return RecordFault.Checksum;
   }
   return recordEnd;
@@ -279,6 +284,7 @@ export function intactRecordAfter(
   from: number,
   end: number,
   limits: RecordLimits,
+  salt: number,
   /** No record starts at or after this offset (its kind byte would be zero): stop there. */
   startsBefore = end,
 ): boolean {
@@ -286,7 +292,7 @@ export function intactRecordAfter(
   for (let offset = from; offset < startsBefore && offset + recordHeaderBytes <= end; offset += 1) {
     const kind = buf[offset + 8];
     if (kind !== entriesKind && kind !== cutKind) continue;
-    const recordEnd = checkRecord(buf, offset, end, limits);
+    const recordEnd = checkRecord(buf, offset, end, limits, salt);
     if (recordEnd > 0 && walkEntries(buf, offset, recordEnd, limits, ignore) === null) return true;
   }
   return false;

@@ -25,11 +25,18 @@ import {
   recordFirstIndex,
   walkEntries,
 } from "./record.js";
-import { checkSegmentHeader, parseSegmentName, segmentHeaderBytes } from "./segment.js";
+import {
+  checkSegmentHeader,
+  parseSegmentName,
+  segmentHeaderBytes,
+  segmentSalt,
+} from "./segment.js";
 
 export interface SegmentInfo {
   readonly path: string;
   readonly baseIndex: LogIndex;
+  /** Seeds the segment's record checksums (segment.ts); read from its header. */
+  salt: number;
   /** Bytes in use: where the next record goes. */
   endOffset: number;
 }
@@ -80,7 +87,7 @@ async function listSegments(dir: string): Promise<SegmentInfo[]> {
   for (const name of await readdir(dir)) {
     const baseIndex = parseSegmentName(name);
     if (baseIndex === null || baseIndex < 1) continue;
-    segments.push({ path: join(dir, name), baseIndex, endOffset: 0 });
+    segments.push({ path: join(dir, name), baseIndex, salt: 0, endOffset: 0 });
   }
   return segments.sort((a, b) => a.baseIndex - b.baseIndex);
 }
@@ -124,11 +131,14 @@ async function scanSegments(
       }
       throw new CorruptLogError(segment.path, 0, headerFault);
     }
+    segment.salt = segmentSalt(buf);
     const scan = scanRecords(buf, segment, table, lastTerm, limits);
     segment.endOffset = scan.endOffset;
     // Zeros after the last record are the unused part of a preallocated segment (spare-segment.ts):
     // its clean end. A sealed segment can have one too (segmentBytes changed between runs); if
-    // records were lost there, the next segment's base index says so below.
+    // records were lost there, the next segment's base index says so below. The old records of
+    // a recycled file (recycled-segments.ts) fail their checksum under the new salt: in the last
+    // segment they are cut as a torn tail (nothing intact follows); a sealed one has none.
     if (scan.fault !== null) {
       const dataEnd = lastNonZero(buf) + 1;
       if (dataEnd > scan.endOffset) {
@@ -188,7 +198,7 @@ function scanRecords(
   let expected = segment.baseIndex;
   let lastTerm = previousTerm;
   while (offset < buf.length) {
-    const end = checkRecord(buf, offset, buf.length, limits);
+    const end = checkRecord(buf, offset, buf.length, limits, segment.salt);
     if (end < 0) {
       return { endOffset: offset, fault: end as RecordFault, nextIndex: expected, lastTerm };
     }
@@ -237,7 +247,7 @@ async function handleFault(
   if (!isLast) throw new CorruptLogError(segment.path, offset, `${reason} in a sealed segment`);
   // A record's kind byte (at +8) is never zero: in a preallocated segment, the zeros after the
   // last written byte need no scan (64 MiB of them took over half a second).
-  if (intactRecordAfter(buf, offset + 1, buf.length, limits, dataEnd - 8)) {
+  if (intactRecordAfter(buf, offset + 1, buf.length, limits, segment.salt, dataEnd - 8)) {
     throw new CorruptLogError(segment.path, offset, `${reason}, and intact records follow it`);
   }
   const handle = await open(segment.path, "r+");

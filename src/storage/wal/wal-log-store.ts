@@ -7,7 +7,8 @@
 // operation first waits for the appends before it to settle.
 // Suffix deletion truncates and fsyncs before it resolves, so a crash cannot bring deleted
 // entries back behind newer ones.
-// Prefix deletion records the compaction point, then unlinks whole segments. Any write or fsync
+// Prefix deletion records the compaction point, then unlinks whole segments, or keeps a few for
+// reuse as new segments (recycled-segments.ts). Any write or fsync
 // error stops the store for good (StorageFailedError): after a failed fsync the page cache cannot
 // be trusted, so a retry could report lost data as durable.
 
@@ -50,8 +51,9 @@ import {
   recordHeaderBytes,
   recordLimits,
 } from "./record.js";
+import { RecycledSegments } from "./recycled-segments.js";
 import { type SegmentInfo, recoverWal } from "./recovery.js";
-import { encodeSegmentHeader, segmentHeaderBytes, segmentName } from "./segment.js";
+import { encodeSegmentHeader, newSalt, segmentHeaderBytes, segmentName } from "./segment.js";
 import { SpareSegment } from "./spare-segment.js";
 import { readSegmentRange, stopWithin } from "./wal-reader.js";
 import { cutInsideRecord, indexWritten } from "./wal-writes.js";
@@ -75,7 +77,9 @@ export interface WalOptions {
    * Keep the next segment ready, filled with zeros (default true): synced writes then overwrite
    * written blocks instead of growing the file, which saves a metadata commit on each of them
    * (spare-segment.ts). Costs one more segment of disk space and a second, background write of
-   * each segment. Turn off on copy-on-write file systems (btrfs, ZFS), where it gains nothing.
+   * each segment. Also keeps up to two compacted segments for reuse as new ones, which need no
+   * zeroing (recycled-segments.ts). Turn off on copy-on-write file systems (btrfs, ZFS), where
+   * it gains nothing.
    */
   readonly preallocate?: boolean;
 }
@@ -91,6 +95,8 @@ interface PendingAppend {
 
 interface Segment extends SegmentInfo {
   handle: FileHandle | null;
+  /** Made from a recycled file: old bytes may follow endOffset (cut before it is sealed). */
+  staleTail: boolean;
 }
 
 /** Sealed segments keep a read handle open; past this many, they are closed and reopened lazily. */
@@ -100,6 +106,8 @@ const defaultRecordBytesTarget = 1024 * 1024;
 const groupBytesMax = 16 * 1024 * 1024;
 /** Appends accepted but not written yet; past this, append() waits (backpressure). */
 const pendingBytesMax = 64 * 1024 * 1024;
+/** Compacted segments kept for reuse (when preallocation is on). */
+const recycledMax = 2;
 
 export class WalLogStore implements LogStore {
   private readonly queue = new SerialQueue();
@@ -121,6 +129,7 @@ export class WalLogStore implements LogStore {
     /** What recovery repaired on open (torn tails cut), for the operator's log. */
     readonly repairs: readonly string[],
     private readonly spare: SpareSegment | null,
+    private readonly recycled: RecycledSegments,
   ) {
     this.recordBytesTarget = options.recordBytesTarget ?? defaultRecordBytesTarget;
     this.commits = new GroupCommit((appends, sync) => this.writeGroup(appends, sync),
@@ -147,12 +156,13 @@ export class WalLogStore implements LogStore {
     await ensureDirectory(options.dir);
     const limits = recordLimits(options.entryBytesMax, target);
     const recovered = await recoverWal(options.dir, limits);
-    const segments = recovered.segments.map((info) => ({ ...info, handle: null }));
-    const spare = options.preallocate === false
-      ? null
-      : await SpareSegment.open(options.dir, options.segmentBytes);
+    const segments = recovered.segments.map((info) => ({ ...info, handle: null,
+      staleTail: false }));
+    const preallocate = options.preallocate !== false;
+    const spare = preallocate ? await SpareSegment.open(options.dir, options.segmentBytes) : null;
+    const recycled = await RecycledSegments.open(options.dir, preallocate ? recycledMax : 0);
     return new WalLogStore(options, limits, segments, recovered.table, recovered.compactedTerm,
-      recovered.repairs, spare);
+      recovered.repairs, spare, recycled);
   }
 
   /**
@@ -246,10 +256,14 @@ export class WalLogStore implements LogStore {
     return this.queue.run(async () => {
       await this.commits.idle();
       if (this.status === "closed") return;
-      const syncFirst = this.status === "open" && this.activeDirty;
+      const wasOpen = this.status === "open";
+      const syncFirst = wasOpen && this.activeDirty;
       this.status = "closed";
       await this.spare?.close();
       if (syncFirst) await this.syncActive();
+      // A recycled active segment: its old records go, so the next open finds a clean end.
+      const active = this.segments[this.segments.length - 1];
+      if (wasOpen && active !== undefined) await this.cutStaleTail(active);
       for (const segment of this.segments) await this.closeHandle(segment);
     });
   }
@@ -277,7 +291,7 @@ export class WalLogStore implements LogStore {
       active = await this.roll(active);
     }
     const handle = await this.handleOf(active);
-    const records = frameRecords(runs, this.recordBytesTarget);
+    const records = frameRecords(runs, this.recordBytesTarget, active.salt);
     const buffers = records.flatMap((record) => [record.header, ...record.runs.map((run) =>
       run.bytes)]);
     const written = inline
@@ -291,11 +305,26 @@ export class WalLogStore implements LogStore {
     this.activeDirty = false;
   }
 
-  /** Seals the active segment (syncing it first) and starts the next one. */
+  /**
+   * Seals the active segment (syncing it first, and cutting a recycled file's old bytes so that
+   * only the last segment ever has any) and starts the next one.
+   */
   private async roll(sealed: Segment | undefined): Promise<Segment> {
     if (sealed !== undefined && this.activeDirty) await this.syncActive();
+    if (sealed !== undefined) await this.cutStaleTail(sealed);
     const baseIndex = this.lastIndex() + 1;
     const path = join(this.options.dir, segmentName(baseIndex));
+    const salt = await this.recycled.takeAs(path, baseIndex);
+    if (salt !== null) {
+      // Header written and synced already (recycled-segments.ts); old records follow it.
+      const handle = await open(path, segmentOpenFlags);
+      this.openHandles += 1;
+      const segment: Segment = { path, baseIndex, salt, endOffset: segmentHeaderBytes, handle,
+        staleTail: true };
+      this.segments.push(segment);
+      await fsyncDirectory(this.options.dir);
+      return segment;
+    }
     // A zero-filled spare when one is ready; renamed before its header is written, so the spare's
     // name never holds a header (a crash in between leaves an all-zero segment, which recovery
     // removes as torn at creation).
@@ -309,14 +338,27 @@ export class WalLogStore implements LogStore {
       ? segmentOpenFlags
       : constants.O_CREAT | constants.O_EXCL | segmentOpenFlags);
     this.openHandles += 1;
-    const segment: Segment = { path, baseIndex, endOffset: segmentHeaderBytes, handle };
+    const fresh = newSalt(0);
+    const segment: Segment = { path, baseIndex, salt: fresh, endOffset: segmentHeaderBytes,
+      handle, staleTail: false };
     this.segments.push(segment);
-    await writeFully(handle, encodeSegmentHeader(baseIndex), 0);
+    await writeFully(handle, encodeSegmentHeader(baseIndex, fresh), 0);
     // The header and the directory entry are durable before any record goes in, so recovery
     // can tell a segment torn at creation (nothing synced) from one damaged later.
     await handle.datasync();
     await fsyncDirectory(this.options.dir);
     return segment;
+  }
+
+  /** Truncates a segment made from a recycled file at its end, dropping the old bytes. */
+  private async cutStaleTail(segment: Segment): Promise<void> {
+    if (!segment.staleTail) return;
+    const handle = await this.handleOf(segment);
+    if ((await handle.stat()).size > segment.endOffset) {
+      await handle.truncate(segment.endOffset);
+      await handle.datasync();
+    }
+    segment.staleTail = false;
   }
 
   private async syncActive(): Promise<void> {
@@ -346,6 +388,8 @@ export class WalLogStore implements LogStore {
       const entryEnd = this.table.offset(fromIndex) + entryHeaderBytes;
       keep.endOffset = await cutInsideRecord(handle, keep, recordStart, entryEnd, fromIndex);
     }
+    // Either way the file now ends where the kept records do.
+    keep.staleTail = false;
     this.table.truncateFrom(fromIndex);
     this.activeDirty = false;
     assert(this.lastIndex() === fromIndex - 1, () =>
@@ -358,7 +402,16 @@ export class WalLogStore implements LogStore {
     let drop = 0;
     while (drop < this.segments.length && this.segmentNextIndex(drop) <= upToIndex + 1) drop += 1;
     const doomed = this.segments.splice(0, drop);
-    for (const segment of doomed) await this.removeSegment(segment);
+    // Newest first: those are the ones kept for reuse when there is room for fewer than all.
+    for (const segment of doomed.reverse()) {
+      // A full segment is worth reusing; a partly written last one is not.
+      if (segment.endOffset >= this.options.segmentBytes && !segment.staleTail) {
+        await this.closeHandle(segment);
+        await this.recycled.keep(segment.path);
+      } else {
+        await this.removeSegment(segment);
+      }
+    }
     if (doomed.length > 0) await fsyncDirectory(this.options.dir);
     if (this.segments.length === 0) this.activeDirty = false;
     this.table.dropBefore(upToIndex + 1);
@@ -379,7 +432,7 @@ export class WalLogStore implements LogStore {
       budget = budgetLeft;
       if (stop > index) {
         const handle = await this.handleOf(segment);
-        const read = await readSegmentRange(handle, segment.path, this.table, index, stop,
+        const read = await readSegmentRange(handle, segment, this.table, index, stop,
           this.limits);
         for (const entry of read) result.push(entry);
       }

@@ -49,12 +49,13 @@ export function stopWithin(
 /** Reads entries from..to-1, all in the segment at `path`, verifying every record touched. */
 export async function readSegmentRange(
   handle: FileHandle,
-  path: string,
+  segment: { readonly path: string; readonly salt: number },
   table: IndexTable,
   from: LogIndex,
   to: LogIndex,
   limits: RecordLimits,
 ): Promise<Entry[]> {
+  const path = segment.path;
   const readStart = table.recordStart(from);
   const last = to - 1;
   const neededBytes = table.offset(last) + entryHeaderBytes + table.dataBytes(last) - readStart;
@@ -73,7 +74,7 @@ export async function readSegmentRange(
       const more = await readFully(handle, at + length - buf.length, readStart + buf.length);
       buf = Buffer.concat([buf, more]);
     }
-    const end = checkRecord(buf, at, buf.length, limits);
+    const end = checkRecord(buf, at, buf.length, limits, segment.salt);
     if (end < 0) throw new CorruptLogError(path, readStart + at, describeFault(end as RecordFault));
     at = end;
   }

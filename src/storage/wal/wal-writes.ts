@@ -51,7 +51,7 @@ export function indexWritten(
  */
 export async function cutInsideRecord(
   handle: FileHandle,
-  segment: { readonly path: string; readonly endOffset: number },
+  segment: { readonly path: string; readonly endOffset: number; readonly salt: number },
   recordStart: number,
   entryEnd: number,
   fromIndex: LogIndex,
@@ -67,7 +67,7 @@ export async function cutInsideRecord(
   }
   await handle.truncate(recordEnd);
   await handle.datasync();
-  const cut = encodeCutRecord(fromIndex);
+  const cut = encodeCutRecord(fromIndex, segment.salt);
   await writeFully(handle, cut, recordEnd);
   await handle.datasync();
   return recordEnd + cut.length;

@@ -21,7 +21,7 @@ import {
   recordHeaderBytes,
 } from "../../../src/storage/wal/record.js";
 import { isZeroFrom, lastNonZero } from "../../../src/storage/wal/recovery.js";
-import { segmentHeaderBytes } from "../../../src/storage/wal/segment.js";
+import { segmentHeaderBytes, segmentSalt } from "../../../src/storage/wal/segment.js";
 import { WalLogStore } from "../../../src/storage/wal/wal-log-store.js";
 import { makeTempDir } from "../../support/storage/backends.js";
 import {
@@ -134,7 +134,7 @@ async function rewriteRecord(path: string, offset: number, edit: (record: Buffer
   const file = await readFile(path);
   const record = file.subarray(offset, offset + file.readUInt32LE(offset + 4));
   edit(record);
-  record.writeUInt32LE(crc32c(record.subarray(4)), 0);
+  record.writeUInt32LE(crc32c(record.subarray(4), segmentSalt(file)), 0);
   await writeFile(path, file);
 }
 
@@ -156,7 +156,7 @@ describe("WAL records with a valid checksum but bad contents", () => {
     const [first] = await segmentPaths(dir);
     assert.ok(first !== undefined);
     const end = await fileSize(first);
-    await appendBytes(first, encodeCutRecord(9));
+    await appendBytes(first, encodeCutRecord(9, segmentSalt(await readFile(first))));
     const error = await expectCorrupt(dir, first, end);
     assert.match(error.reason, /cut record at 9/);
     await rm(dir, { recursive: true });
