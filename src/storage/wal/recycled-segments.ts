@@ -50,10 +50,6 @@ export class RecycledSegments {
     return new RecycledSegments(dir, files, max, next);
   }
 
-  get count(): number {
-    return this.files.length;
-  }
-
   /**
    * Takes the compacted segment at `path` (closed, its entries all before the compaction point
    * already recorded): keeps it when there is room, else unlinks it. The caller fsyncs the

@@ -8,9 +8,9 @@
 // Suffix deletion truncates and fsyncs before it resolves, so a crash cannot bring deleted
 // entries back behind newer ones.
 // Prefix deletion records the compaction point, then unlinks whole segments, or keeps a few for
-// reuse as new segments (recycled-segments.ts). Any write or fsync
-// error stops the store for good (StorageFailedError): after a failed fsync the page cache cannot
-// be trusted, so a retry could report lost data as durable.
+// reuse as new segments (recycled-segments.ts). Any write or fsync error stops the store for good
+// (StorageFailedError): after a failed fsync the page cache cannot be trusted, so a retry could
+// report lost data as durable.
 
 import { constants } from "node:fs";
 import { type FileHandle, open, unlink } from "node:fs/promises";
