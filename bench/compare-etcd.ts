@@ -95,6 +95,7 @@ function line(
   r: LoadResult,
   etcd: LoadResult | null,
   round_: number,
+  etcdFirst: boolean,
 ): void {
   printLine({
     suite: "compare-etcd",
@@ -114,6 +115,7 @@ function line(
     ratioTo: etcd === null ? null : "etcd",
     api: system === "raft-store-resp" ? "resp" : "http",
     round: round_,
+    first: etcdFirst ? "etcd" : "raft-store",
   });
 }
 
@@ -136,23 +138,26 @@ export async function run(args: readonly string[]): Promise<void> {
     root,
   };
   const rows: Row[] = [];
-  let order = 0;
   try {
     for (let r = 1; r <= rounds; r++) {
+      // Which system goes first alternates from case to case and, for each case, from round to
+      // round (a count of cases alone would give a case the same order in every round whenever
+      // a round has an even number of cases).
+      let position = r;
       for (const op of cases) {
         for (const clients of clientsList) {
           log(`round ${r}: ${op} with ${clients} clients`);
-          const etcdFirst = order++ % 2 === 0;
+          const etcdFirst = position++ % 2 === 0;
           let etcd: LoadResult | null = null;
           let ours: Map<System, LoadResult> | null = null;
           if (etcdFirst) etcd = await measureEtcd(setup, op, clients);
           ours = await measureRaftStore(setup, op, clients);
           if (!etcdFirst) etcd = await measureEtcd(setup, op, clients);
           if (etcd === null) throw new Error("unreachable: etcd not measured");
-          line(op, clients, "etcd", etcd, null, r);
+          line(op, clients, "etcd", etcd, null, r, etcdFirst);
           rows.push({ round: r, op, clients, system: "etcd", result: etcd });
           for (const [system, result] of ours) {
-            line(op, clients, system, result, etcd, r);
+            line(op, clients, system, result, etcd, r, etcdFirst);
             rows.push({ round: r, op, clients, system, result });
           }
         }

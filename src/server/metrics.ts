@@ -1,6 +1,8 @@
 // Prometheus metrics (prom-client: the standard exposition format and histogram buckets, rather
 // than hand-written text). Gauges read the node's status when scraped; counters and histograms
 // are fed by the service (proposals), the storage wrapper (fsyncs) and node events (snapshots).
+// The two counters bumped on every request are plain numbers, handed to prom-client when
+// scraped: its inc() hashes the labels on every call.
 
 import client from "prom-client";
 import type { NodeStatus } from "../node/status.js";
@@ -9,19 +11,24 @@ const roles = ["follower", "precandidate", "candidate", "leader"] as const;
 
 export class ServerMetrics {
   readonly registry = new client.Registry();
-  private readonly proposals: client.Counter;
   private readonly proposalSeconds: client.Histogram;
   private readonly fsyncSeconds: client.Histogram;
   private readonly snapshots: client.Counter<"kind">;
-  private readonly requests: client.Counter<"api" | "outcome">;
+  private proposalCount = 0;
+  private readonly requestCounts = { http: { ok: 0, error: 0 }, resp: { ok: 0, error: 0 } };
 
   constructor(private readonly status: () => NodeStatus | null) {
     const registers = [this.registry];
     client.collectDefaultMetrics({ register: this.registry, prefix: "raft_store_process_" });
-    this.proposals = new client.Counter({
+    const self = this;
+    new client.Counter({
       name: "raft_store_proposals_total",
       help: "Commands proposed by this node as leader",
       registers,
+      collect() {
+        this.reset();
+        if (self.proposalCount > 0) this.inc(self.proposalCount);
+      },
     });
     this.proposalSeconds = new client.Histogram({
       name: "raft_store_proposal_duration_seconds",
@@ -41,11 +48,20 @@ export class ServerMetrics {
       labelNames: ["kind"],
       registers,
     });
-    this.requests = new client.Counter({
+    new client.Counter({
       name: "raft_store_client_requests_total",
       help: "Client requests by API and outcome",
       labelNames: ["api", "outcome"],
       registers,
+      collect() {
+        this.reset();
+        for (const api of ["http", "resp"] as const) {
+          for (const outcome of ["ok", "error"] as const) {
+            const count = self.requestCounts[api][outcome];
+            if (count > 0) this.inc({ api, outcome }, count);
+          }
+        }
+      },
     });
     this.statusGauges(registers);
   }
@@ -104,7 +120,7 @@ export class ServerMetrics {
   }
 
   observeProposal(seconds: number): void {
-    this.proposals.inc();
+    this.proposalCount += 1;
     this.proposalSeconds.observe(seconds);
   }
 
@@ -117,7 +133,7 @@ export class ServerMetrics {
   }
 
   request(api: "http" | "resp", outcome: "ok" | "error"): void {
-    this.requests.inc({ api, outcome });
+    this.requestCounts[api][outcome] += 1;
   }
 
   text(): Promise<string> {
