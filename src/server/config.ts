@@ -35,7 +35,7 @@ export interface ServerConfig {
   readonly storage: StorageKind;
   /** How the WAL writes (storage wal only): on the event loop's thread or the thread pool. */
   readonly walWriteMode: WalWriteMode;
-  /** Keep the next WAL segment zero-filled ahead of need (storage wal only). */
+  /** Keep the next WAL segment ready, zero-filled or recycled (storage wal only). */
   readonly walPreallocate: boolean;
   readonly state: StateKind;
   readonly insecure: boolean;
@@ -86,7 +86,8 @@ export const serveUsage = `raft-store serve --id <id> --data <dir> --peer <host:
   [--join <http host:port>]                  join a running cluster through any member
   [--storage wal|lmdb|level|memory]          Raft log backend (default wal)
   [--wal-write-mode auto|inline|thread]      where the WAL writes (default auto, see the README)
-  [--wal-preallocate on|off]                 zero-fill the next WAL segment ahead (default on)
+  [--wal-preallocate on|off]                 next WAL segment ready ahead, zero-filled or
+                                             reused from compacted ones (default on)
   [--state lmdb|memory]                      key-value state (default lmdb)
   [--cluster-id <name>] [--token <secret>] [--log-level error|warn|info|debug]
   [--tls-cert f --tls-key f --tls-ca f]      TLS for HTTP and RESP, mutual TLS between members
