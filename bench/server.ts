@@ -5,16 +5,55 @@
 // HTTP or RESP API by concurrent clients each with one request outstanding, 256-byte puts and
 // linearizable gets, each case after a warm-up of the same load that is not counted (at least
 // `warmup` seconds and `warmup-ops` operations, within 30 s: a fresh cluster is slower at
-// first). One JSON line per case (CONTRACTS.md). With --profile, every member runs under
-// node --cpu-prof (profiles in DIR/n<id>/) and a summary of the leader's is printed on stderr
-// at the end.
+// first). One JSON line per case (CONTRACTS.md), with `cpuUsPerOp`: the CPU µs per operation of
+// the leader, each follower and the load generator over the counted run (from /proc). With
+// --profile, every member runs under node --cpu-prof (profiles in DIR/n<id>/) and a summary of
+// the leader's is printed on stderr at the end.
 
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type LoadApi, type LoadOp, runLoad } from "../src/cli/load.js";
 import { ProcessCluster } from "../test/support/process-cluster.js";
 import { summarizeProfile } from "./profile-summary.js";
+import { ownCpuUs, processCpuUs } from "./process-cpu.js";
 import { parseOptions, printLine, round } from "./report.js";
+
+/**
+ * CPU µs per operation of the leader, each follower and the load generator (this process) over
+ * the counted run: they share the cores, so the sum bounds the throughput. Null where /proc is
+ * missing.
+ */
+class CpuMeter {
+  private readonly pids: (number | null)[];
+  private before: (number | null)[] = [];
+  private ownBefore = 0;
+
+  constructor(cluster: ProcessCluster, private readonly leader: number) {
+    this.pids = [1, 2, 3].map((id) => cluster.member(id).process?.pid ?? null);
+  }
+
+  start(): void {
+    this.before = this.pids.map((pid) => (pid === null ? null : processCpuUs(pid)));
+    this.ownBefore = ownCpuUs();
+  }
+
+  perOp(ops: number): { leader: number | null; followers: (number | null)[]; loadgen: number }
+    | null {
+    if (ops === 0) return null;
+    const used = this.pids.map((pid, i) => {
+      const start = this.before[i];
+      const end = pid === null ? null : processCpuUs(pid);
+      return start === null || start === undefined || end === null
+        ? null
+        : round((end - start) / ops, 1);
+    });
+    return {
+      leader: used[this.leader - 1] ?? null,
+      followers: used.filter((_, i) => i !== this.leader - 1),
+      loadgen: round((ownCpuUs() - this.ownBefore) / ops, 1),
+    };
+  }
+}
 
 export async function run(args: readonly string[]): Promise<void> {
   const o = parseOptions(args, [
@@ -62,8 +101,11 @@ export async function run(args: readonly string[]): Promise<void> {
           leader = await cluster.waitLeader();
           const ids = target === "all" ? [1, 2, 3] : [leader];
           const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
+          const cpu = new CpuMeter(cluster, leader);
           const result = await runLoad({ api, endpoints, clients: n, op, valueBytes: 256,
-            keys: 10_000, seconds, warmupSeconds: warmup, warmupOps });
+            keys: 10_000, seconds, warmupSeconds: warmup, warmupOps,
+            onMeasureStart: () => cpu.start() });
+          const cpuUsPerOp = cpu.perOp(result.ops);
           printLine({
             suite: "server",
             case: op,
@@ -83,6 +125,8 @@ export async function run(args: readonly string[]): Promise<void> {
             api,
             target,
             firstError: result.firstError,
+            state: cluster.o.state ?? "lmdb",
+            cpuUsPerOp,
           });
         }
       }

@@ -30,6 +30,8 @@ export interface LoadOptions {
   readonly keys: number;
   readonly token?: string | null;
   readonly onProgress?: (done: number, errors: number, elapsedSeconds: number) => void;
+  /** Called as the counted run starts (after the warm-up and the clients' connections). */
+  readonly onMeasureStart?: () => void;
 }
 
 export interface LoadResult {
@@ -141,7 +143,7 @@ async function runLoadWith(
   const warmupSeconds = o.warmupSeconds ?? 0;
   const warmupOps = o.warmupOps ?? 0;
   if (warmupSeconds > 0 || warmupOps > 0) {
-    const { onProgress: _ignored, ...rest } = o;
+    const { onProgress: _ignored, onMeasureStart: _notYet, ...rest } = o;
     const cap = Math.max(warmupSeconds, o.warmupSecondsMax ?? 30);
     await runLoadWith({ ...rest, seconds: warmupSeconds, warmupSeconds: 0, warmupOps: 0,
       untilOps: { ops: warmupOps, secondsMax: cap } });
@@ -156,6 +158,7 @@ async function runLoadWith(
   const latencies = new Latencies();
   let errors = 0;
   let firstError: string | null = null;
+  o.onMeasureStart?.();
   const started = performance.now();
   const deadline = started + o.seconds * 1000;
   const progress = setInterval(() => {
