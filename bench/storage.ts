@@ -8,8 +8,9 @@
 // the WAL, case "append-compacted" repeats batch 256 in the steady state of a Raft log: the log
 // is compacted behind the appends (a segment's worth kept), as a node does after its snapshots,
 // so new segments are made from compacted ones (recycled-segments.ts). The plain "append" cases
-// start from an empty log, so every segment is new. One JSON line per case. Data goes to a
-// temporary directory that is removed afterwards.
+// start from an empty log, so every segment is new. One JSON line per case; append lines also
+// give this process's user and system CPU µs per batch. Data goes to a temporary directory that
+// is removed afterwards.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -76,6 +77,8 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
   let next = storage.log.lastIndex() + 1;
   const compact = compacted ? compactor(storage) : async () => undefined;
   let start = performance.now();
+  let cpuBefore = process.cpuUsage();
+  let cpu = { user: 0, system: 0 };
   const client = async (): Promise<void> => {
     while (performance.now() - start < seconds * 1000) {
       const t0 = performance.now();
@@ -98,7 +101,9 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
       }
       start = performance.now();
     }
+    cpuBefore = process.cpuUsage();
     await Promise.all(Array.from({ length: clients }, client));
+    cpu = process.cpuUsage(cpuBefore);
   } finally {
     await storage.close();
   }
@@ -112,7 +117,10 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
   return { ...base(store, name, batch), clients: clients === 1 ? null : clients,
     opsPerSec: round(batchesPerSec * batch, 1), mbPerSec: round(mbPerSec), ...latency(samples),
     seconds: round(elapsed), ratio: round(ratio), ratioTo: "disk",
-    ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync" };
+    ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync",
+    // This process's CPU per batch (the store's work, its threads' included, and the loop's).
+    cpuUserUsPerBatch: round(cpu.user / samples.length, 1),
+    cpuSystemUsPerBatch: round(cpu.system / samples.length, 1) };
 }
 
 /**
