@@ -77,8 +77,7 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
   let next = storage.log.lastIndex() + 1;
   const compact = compacted ? compactor(storage) : async () => undefined;
   let start = performance.now();
-  let cpuBefore = process.cpuUsage();
-  let cpu = { user: 0, system: 0 };
+  let cpu: NodeJS.CpuUsage = { user: 0, system: 0 };
   const client = async (): Promise<void> => {
     while (performance.now() - start < seconds * 1000) {
       const t0 = performance.now();
@@ -101,7 +100,7 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
       }
       start = performance.now();
     }
-    cpuBefore = process.cpuUsage();
+    const cpuBefore = process.cpuUsage();
     await Promise.all(Array.from({ length: clients }, client));
     cpu = process.cpuUsage(cpuBefore);
   } finally {
@@ -119,8 +118,8 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
     seconds: round(elapsed), ratio: round(ratio), ratioTo: "disk",
     ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync",
     // This process's CPU per batch (the store's work, its threads' included, and the loop's).
-    cpuUserUsPerBatch: round(cpu.user / samples.length, 1),
-    cpuSystemUsPerBatch: round(cpu.system / samples.length, 1) };
+    cpuUserUsPerBatch: samples.length === 0 ? null : round(cpu.user / samples.length, 1),
+    cpuSystemUsPerBatch: samples.length === 0 ? null : round(cpu.system / samples.length, 1) };
 }
 
 /**
