@@ -30,6 +30,8 @@ const batchSizes = [1, 16, 256] as const;
 /** [batch, clients]: concurrent appenders, what a pipelining driver or several groups do. */
 const concurrentCases = [[256, 4], [256, 16]] as const;
 const payload = Buffer.alloc(entryBytes, 0x5c);
+/** About how many of these entries (with their 16-byte headers) fill a default WAL segment. */
+const entriesPerSegment = Math.ceil(defaultSegmentBytes / (entryBytes + 16));
 
 function entriesFrom(index: number, count: number): Entry[] {
   const entries: Entry[] = [];
@@ -91,7 +93,6 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
   try {
     if (compacted) {
       // Untimed: enough segments written and compacted that new ones are made from old ones.
-      const entriesPerSegment = Math.ceil(defaultSegmentBytes / (entryBytes + 16));
       while (next <= 4 * entriesPerSegment) {
         const entries = entriesFrom(next, 4096);
         next += 4096;
@@ -127,7 +128,6 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
  * segments' worth of entries, everything but the last segment's worth goes.
  */
 function compactor(storage: Storage): () => Promise<void> {
-  const entriesPerSegment = Math.ceil(defaultSegmentBytes / (entryBytes + 16));
   return async () => {
     const { log } = storage;
     const last = log.lastIndex();

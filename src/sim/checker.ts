@@ -133,8 +133,10 @@ export class SafetyChecker {
     // newer leader's snapshot after acknowledging the entry, before this leader hears of the
     // acknowledgement). Snapshots hold committed entries only, and onCommit, which runs first,
     // has checked that this leader's entry is the one committed at `index`.
-    const holds = (voter: NodeId): boolean => term !== null &&
-      (durableLog(voter).term(index) === term || durableLog(voter).snapshotCovers(index));
+    const holds = (voter: NodeId): boolean => {
+      const log = durableLog(voter);
+      return term !== null && (log.term(index) === term || log.snapshotCovers(index));
+    };
     const { voters, votersOutgoing } = configuration;
     if (!jointActive(voters, votersOutgoing, holds)) {
       this.fail(`leader ${id} committed ${index}@t${term} that a quorum does not hold durably`);

@@ -314,38 +314,35 @@ export class WalLogStore implements LogStore {
     if (sealed !== undefined) await this.cutStaleTail(sealed);
     const baseIndex = this.lastIndex() + 1;
     const path = join(this.options.dir, segmentName(baseIndex));
-    const salt = await this.recycled.takeAs(path, baseIndex);
-    if (salt !== null) {
-      // Header written and synced already (recycled-segments.ts); old records follow it.
-      const handle = await open(path, segmentOpenFlags);
-      this.openHandles += 1;
-      const segment: Segment = { path, baseIndex, salt, endOffset: segmentHeaderBytes, handle,
-        staleTail: true };
-      this.segments.push(segment);
-      await fsyncDirectory(this.options.dir);
-      return segment;
+    // A recycled file first: its header is written and synced already (recycled-segments.ts),
+    // and its old records follow it.
+    const recycledSalt = await this.recycled.takeAs(path, baseIndex);
+    const recycled = recycledSalt !== null;
+    let flags = segmentOpenFlags;
+    if (!recycled) {
+      // A zero-filled spare when one is ready; renamed before its header is written, so the
+      // spare's name never holds a header (a crash in between leaves an all-zero segment, which
+      // recovery removes as torn at creation).
+      // A log without segments (a new store, or one whose log was dropped for a snapshot) waits
+      // for the spare being filled, at most one segment's worth of zeros: so a new server writes
+      // into a preallocated segment from its first entry. Later rolls never wait: a log that
+      // fills segments faster than they can be zeroed gets plain ones.
+      if (sealed === undefined) await this.spare?.whenFilled();
+      const spare = await this.spare?.takeAs(path) ?? false;
+      if (!spare) flags |= constants.O_CREAT | constants.O_EXCL;
     }
-    // A zero-filled spare when one is ready; renamed before its header is written, so the spare's
-    // name never holds a header (a crash in between leaves an all-zero segment, which recovery
-    // removes as torn at creation).
-    // A log without segments (a new store, or one whose log was dropped for a snapshot) waits
-    // for the spare being filled, at most one segment's worth of zeros: so a new server writes
-    // into a preallocated segment from its first entry. Later rolls never wait: a log that fills
-    // segments faster than they can be zeroed gets plain ones.
-    if (sealed === undefined) await this.spare?.whenFilled();
-    const spare = await this.spare?.takeAs(path) ?? false;
-    const handle = await open(path, spare
-      ? segmentOpenFlags
-      : constants.O_CREAT | constants.O_EXCL | segmentOpenFlags);
+    const handle = await open(path, flags);
     this.openHandles += 1;
-    const fresh = newSalt(0);
-    const segment: Segment = { path, baseIndex, salt: fresh, endOffset: segmentHeaderBytes,
-      handle, staleTail: false };
+    const salt = recycledSalt ?? newSalt(0);
+    const segment: Segment = { path, baseIndex, salt, endOffset: segmentHeaderBytes, handle,
+      staleTail: recycled };
     this.segments.push(segment);
-    await writeFully(handle, encodeSegmentHeader(baseIndex, fresh), 0);
-    // The header and the directory entry are durable before any record goes in, so recovery
-    // can tell a segment torn at creation (nothing synced) from one damaged later.
-    await handle.datasync();
+    if (!recycled) {
+      await writeFully(handle, encodeSegmentHeader(baseIndex, salt), 0);
+      // The header and the directory entry are durable before any record goes in, so recovery
+      // can tell a segment torn at creation (nothing synced) from one damaged later.
+      await handle.datasync();
+    }
     await fsyncDirectory(this.options.dir);
     return segment;
   }
