@@ -261,7 +261,7 @@ export class Raft {
     if (this.transferTarget !== null) {
       throw new ProposalDroppedError(`leadership transfer to ${this.transferTarget} in progress`);
     }
-    const bytes = commands.reduce((sum, c) => sum + c.byteLength + 24, 0);
+    const bytes = commands.reduce((sum, c) => sum + c.length + 24, 0);
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.config.uncommittedBytesMax) {
       throw new ProposalDroppedError(
         `uncommitted bytes ${this.uncommittedBytes} + ${bytes} > ${this.config.uncommittedBytesMax}`,

@@ -29,6 +29,10 @@ export interface Entry {
   readonly term: Term;
   readonly index: LogIndex;
   readonly type: EntryType;
+  /**
+   * The payload. Per-entry code reads its size as `data.length` (equal to byteLength for a
+   * Uint8Array): V8 inlines `length` but calls a builtin for `byteLength`, several times slower.
+   */
   readonly data: Uint8Array;
 }
 
@@ -70,5 +74,5 @@ export function hardStateEqual(a: HardState, b: HardState): boolean {
 
 /** Bytes an entry costs in a message or in memory (payload plus a fixed header estimate). */
 export function entryBytes(entry: Entry): number {
-  return entry.data.byteLength + 24;
+  return entry.data.length + 24;
 }

@@ -615,7 +615,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
 /** An entry the state machine sees: a normal entry with data (not a no-op or a conf change). */
 function isCommand(entry: Entry): boolean {
-  return entry.type === EntryType.Normal && entry.data.byteLength > 0;
+  return entry.type === EntryType.Normal && entry.data.length > 0;
 }
 
 export function createRaftNode<Result>(options: RaftNodeOptions<Result>): RaftNode<Result> {

@@ -15,7 +15,7 @@ import { asBuffer, readU64, writeU64 } from "./binary.js";
 export const entryValueHeaderBytes = 16;
 
 export function encodeEntryValue(entry: Entry): Buffer {
-  const buf = Buffer.allocUnsafe(entryValueHeaderBytes + entry.data.byteLength);
+  const buf = Buffer.allocUnsafe(entryValueHeaderBytes + entry.data.length);
   buf.writeUInt32LE(entry.type, 4);
   writeU64(buf, entry.term, 8);
   buf.set(entry.data, entryValueHeaderBytes);

@@ -27,8 +27,8 @@ export function checkAppend(bounds: LogBounds, entries: readonly Entry[], bytesM
     assert(Number.isSafeInteger(entry.term), () => `entry ${entry.index} term ${entry.term}`);
     assert(entry.term >= previousTerm, () =>
       `entry ${entry.index} term ${entry.term} < previous term ${previousTerm}`);
-    if (entry.data.byteLength > bytesMax) {
-      throw new EntryTooLargeError(entry.index, entry.data.byteLength, bytesMax);
+    if (entry.data.length > bytesMax) {
+      throw new EntryTooLargeError(entry.index, entry.data.length, bytesMax);
     }
     previousTerm = entry.term;
     expected += 1;

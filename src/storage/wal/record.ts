@@ -71,7 +71,7 @@ export function encodeRuns(entries: readonly Entry[], target: number): EntryRun[
     let to = from;
     let bytes = 0;
     for (; to < entries.length; to += 1) {
-      const size = entryHeaderBytes + (entries[to] as Entry).data.byteLength;
+      const size = entryHeaderBytes + (entries[to] as Entry).data.length;
       if (to > from && bytes + size > runBytesMax) break;
       bytes += size;
     }
@@ -87,7 +87,7 @@ function encodeRun(entries: readonly Entry[], from: number, to: number, total: n
   let offset = 0;
   for (let k = from; k < to; k += 1) {
     const entry = entries[k] as Entry;
-    const dataBytes = entry.data.byteLength;
+    const dataBytes = entry.data.length;
     view.setUint32(offset, entry.term % twoTo32, true);
     view.setUint32(offset + 4, Math.floor(entry.term / twoTo32), true);
     view.setUint32(offset + 8, dataBytes, true);

@@ -82,7 +82,7 @@ export async function readSegmentRange(
   for (let index = from; index <= last; index += 1) {
     const position = table.offset(index) - readStart;
     const entry = decodeEntry(buf, position, index);
-    if (entry.term !== table.term(index) || entry.data.byteLength !== table.dataBytes(index)) {
+    if (entry.term !== table.term(index) || entry.data.length !== table.dataBytes(index)) {
       throw new CorruptLogError(path, readStart + position,
         `entry ${index} does not match the index built on open`);
     }

@@ -31,8 +31,8 @@ export function indexWritten(
       const runEnd = position + run.bytes.length;
       for (let k = run.from; k < run.from + run.count; k += 1) {
         const entry = run.entries[k] as Entry;
-        table.push(entry.term, position, recordStart, entry.data.byteLength);
-        position += entryHeaderBytes + entry.data.byteLength;
+        table.push(entry.term, position, recordStart, entry.data.length);
+        position += entryHeaderBytes + entry.data.length;
       }
       assert(position === runEnd, () => `run entries end at ${position}, the run at ${runEnd}`);
     }

@@ -45,7 +45,7 @@ export class ByteWriter {
 
   bytes(value: Uint8Array): void {
     this.buf.set(value, this.offset);
-    this.offset += value.byteLength;
+    this.offset += value.length;
   }
 
   /** Asserts that exactly the precomputed size was written (encode side of the size check). */

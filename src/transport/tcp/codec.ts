@@ -34,7 +34,7 @@ function bodyBytes(m: Message): number {
       return 1;
     case MessageType.Append: {
       let bytes = 8 + 8 + 8 + 4;
-      for (const entry of m.entries) bytes += entryHeaderBytes + entry.data.byteLength;
+      for (const entry of m.entries) bytes += entryHeaderBytes + entry.data.length;
       return bytes;
     }
     case MessageType.AppendResponse:
@@ -180,10 +180,10 @@ function writeAppend(w: ByteWriter, m: AppendRequest): void {
     assert(entry.index === m.prevIndex + 1 + i, () => {
       return `append entry ${i} has index ${entry.index}, expected ${m.prevIndex + 1 + i}`;
     });
-    assert(entry.data.byteLength <= u32Max, () => `entry data of ${entry.data.byteLength} bytes`);
+    assert(entry.data.length <= u32Max, () => `entry data of ${entry.data.length} bytes`);
     w.u64(entry.term);
     w.u8(entry.type);
-    w.u32(entry.data.byteLength);
+    w.u32(entry.data.length);
     w.bytes(entry.data);
   }
 }
