@@ -61,7 +61,7 @@ export class ByteWriter {
   u64(value: number): void {
     assert(Number.isSafeInteger(value) && value >= 0, () => `u64 ${value} out of range`);
     this.reserve(8);
-    this.buf.writeUInt32LE(value % twoTo32, this.length);
+    this.buf.writeUInt32LE(value >>> 0, this.length);
     this.length = this.buf.writeUInt32LE(Math.floor(value / twoTo32), this.length + 4);
   }
 

@@ -47,7 +47,7 @@ function damaged(reason: string): KvStoreDamagedError {
 
 function writeU64(bytes: Buffer, at: number, value: number): void {
   assert(Number.isSafeInteger(value) && value >= 0, () => `u64 ${value}`);
-  bytes.writeUInt32LE(value % twoTo32, at);
+  bytes.writeUInt32LE(value >>> 0, at);
   bytes.writeUInt32LE(Math.floor(value / twoTo32), at + 4);
 }
 
@@ -147,7 +147,7 @@ export function expiryKey(expiresAtMs: number, slotKey: Uint8Array): Buffer {
   assert(Number.isSafeInteger(expiresAtMs) && expiresAtMs > 0, () => `expiry ${expiresAtMs}`);
   const bytes = Buffer.allocUnsafe(8 + slotKey.length);
   bytes.writeUInt32BE(Math.floor(expiresAtMs / twoTo32), 0);
-  bytes.writeUInt32BE(expiresAtMs % twoTo32, 4);
+  bytes.writeUInt32BE(expiresAtMs >>> 0, 4);
   bytes.set(slotKey, 8);
   return bytes;
 }

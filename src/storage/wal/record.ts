@@ -88,7 +88,7 @@ function encodeRun(entries: readonly Entry[], from: number, to: number, total: n
   for (let k = from; k < to; k += 1) {
     const entry = entries[k] as Entry;
     const dataBytes = entry.data.length;
-    view.setUint32(offset, entry.term % twoTo32, true);
+    view.setUint32(offset, entry.term >>> 0, true);
     view.setUint32(offset + 4, Math.floor(entry.term / twoTo32), true);
     view.setUint32(offset + 8, dataBytes, true);
     view.setUint32(offset + 12, entry.type, true);
@@ -147,7 +147,7 @@ function recordHeader(recordBytes: number, count: number, firstIndex: number): B
   header.writeUInt32LE(recordBytes, 4);
   header.writeUInt32LE(entriesKind, 8);
   header.writeUInt32LE(count, 12);
-  header.writeUInt32LE(firstIndex % twoTo32, 16);
+  header.writeUInt32LE(firstIndex >>> 0, 16);
   header.writeUInt32LE(Math.floor(firstIndex / twoTo32), 20);
   return header;
 }
@@ -158,7 +158,7 @@ export function encodeCutRecord(fromIndex: number, salt: number): Buffer {
   const buf = Buffer.alloc(recordHeaderBytes);
   buf.writeUInt32LE(recordHeaderBytes, 4);
   buf.writeUInt32LE(cutKind, 8);
-  buf.writeUInt32LE(fromIndex % twoTo32, 16);
+  buf.writeUInt32LE(fromIndex >>> 0, 16);
   buf.writeUInt32LE(Math.floor(fromIndex / twoTo32), 20);
   buf.writeUInt32LE(crc32c(buf.subarray(4), salt), 0);
   return buf;

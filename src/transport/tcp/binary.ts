@@ -36,7 +36,7 @@ export class ByteWriter {
     assert(Number.isSafeInteger(value), () => `u64 value ${value} is not a safe integer`);
     assert(value >= 0, () => `u64 value ${value} is negative`);
     this.buf.writeUInt32BE(Math.floor(value / twoTo32), this.offset);
-    this.offset = this.buf.writeUInt32BE(value % twoTo32, this.offset + 4);
+    this.offset = this.buf.writeUInt32BE(value >>> 0, this.offset + 4);
   }
 
   bool(value: boolean): void {
