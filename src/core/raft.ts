@@ -261,6 +261,10 @@ export class Raft {
     if (this.transferTarget !== null) {
       throw new ProposalDroppedError(`leadership transfer to ${this.transferTarget} in progress`);
     }
+    // Byte views only: the log sizes entries by `length` (see Entry.data).
+    for (const c of commands) {
+      if (!(c instanceof Uint8Array)) throw new TypeError("propose() takes Uint8Array commands");
+    }
     const bytes = commands.reduce((sum, c) => sum + c.length + 24, 0);
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.config.uncommittedBytesMax) {
       throw new ProposalDroppedError(

@@ -212,6 +212,10 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
    * applied), TimeoutError (outcome unknown) or StoppedError.
    */
   propose(command: Uint8Array): Promise<Result> {
+    // Byte views only: the log sizes entries by `length` (see Entry.data).
+    if (!(command instanceof Uint8Array)) {
+      return Promise.reject(new TypeError(`propose() takes a Uint8Array, not ${describe(command)}`));
+    }
     const raft = this.raft;
     if (this.state !== "running" || raft === null) return Promise.reject(this.stoppedError());
     if (raft.role !== Role.Leader) return Promise.reject(this.notLeader(raft));
@@ -611,6 +615,12 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       this.emit("leader-change", soft.leaderId, soft.term);
     }
   }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  return value.constructor?.name ?? "an object";
 }
 
 /** An entry the state machine sees: a normal entry with data (not a no-op or a conf change). */

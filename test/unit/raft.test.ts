@@ -66,6 +66,17 @@ test("a single-node leader commits its entries only once they are durable", () =
   assert.equal(third.mustSync, false, "only the commit index changed");
 });
 
+test("a proposal of anything but Uint8Arrays is refused with a TypeError and appends nothing", () => {
+  const { raft, storage } = makeRaft([n1]);
+  raft.startElection();
+  persist(raft, storage);
+  const last = raft.log.lastIndex();
+  const bad = [new Uint8Array([1]), new Uint16Array(2)] as unknown as Uint8Array[];
+  assert.throws(() => raft.propose(bad), TypeError);
+  assert.equal(raft.log.lastIndex(), last);
+  assert.equal(raft.propose([new Uint8Array([2])]).lastIndex, last + 1);
+});
+
 test("a follower's acknowledgement waits for persistence; a leader's Append does not", () => {
   const { raft, storage } = makeRaft([n1, n2, n3]);
   raft.step({

@@ -79,6 +79,21 @@ test("a proposal to a follower is refused with the leader's id and address", asy
   });
 });
 
+test("a proposal that is not a Uint8Array is refused with a TypeError, and nothing is proposed", async () => {
+  cluster = new MemoryCluster(3);
+  await cluster.start();
+  const leader = await cluster.waitForLeader();
+  const node = leader.node as unknown as { propose(command: unknown): Promise<unknown> };
+  for (const bad of ["text", new Uint16Array(4), new DataView(new ArrayBuffer(4)), null]) {
+    await assert.rejects(node.propose(bad), (e: unknown) =>
+      e instanceof TypeError && /propose\(\) takes a Uint8Array/.test(e.message));
+  }
+  const [index] = await proposeAll(cluster, leader.id, ["after"]);
+  assert.equal(leader.machine.commands.length, 1);
+  assert.deepEqual(leader.machine.commands, ["after"]);
+  assert.ok(index !== undefined && index > 0);
+});
+
 test("reads: linearizable and lease on the leader see every acknowledged write; stale reads anywhere", async () => {
   cluster = new MemoryCluster(3, { lease: { clockDriftBound: 0.1 } });
   await cluster.start();
