@@ -11,7 +11,9 @@
 // cluster at 1 client took about 10 s (8,000 puts) to reach its steady rate, where 256 clients
 // get there in about 1 s; without the warm-up whichever API ran first on a cluster paid for it.
 // Prints one JSON line per case and system (raft-store lines carry the ratio to etcd in the
-// same round), then a markdown table of the median ratios, and writes it with an SVG chart.
+// same round; every line carries `machine`, the shares of the machine's CPU time that were busy,
+// idle, in iowait and stolen by the hypervisor while it was measured), then a markdown table of
+// the median ratios, and writes it with an SVG chart.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -21,6 +23,7 @@ import { type LoadApi, type LoadOp, type LoadResult, runLoad } from "../src/cli/
 import { ProcessCluster } from "../test/support/process-cluster.js";
 import { renderChart, renderTable, type Row } from "./compare-report.js";
 import { EtcdCluster, ensureEtcd } from "./etcd-cluster.js";
+import { MachineMeter, type MachineShares } from "./process-cpu.js";
 import { parseOptions, printLine, round } from "./report.js";
 
 type System = "etcd" | "raft-store-http" | "raft-store-resp";
@@ -34,19 +37,25 @@ interface Setup {
   readonly root: string;
 }
 
+/** A load's result with where the machine's CPU time went meanwhile (MachineMeter). */
+type Measured = LoadResult & { readonly machine: MachineShares | null };
+
 /** The same workload for every system: 256-byte values over 10,000 keys, after a warm-up. */
-function load(
+async function load(
   s: Setup,
   api: LoadApi,
   endpoints: string[],
   op: LoadOp,
   clients: number,
-): Promise<LoadResult> {
-  return runLoad({ api, endpoints, clients, op, valueBytes: 256, keys: 10_000,
-    seconds: s.seconds, warmupSeconds: s.warmup, warmupOps: s.warmupOps });
+): Promise<Measured> {
+  const machine = new MachineMeter();
+  const result = await runLoad({ api, endpoints, clients, op, valueBytes: 256, keys: 10_000,
+    seconds: s.seconds, warmupSeconds: s.warmup, warmupOps: s.warmupOps,
+    onMeasureStart: () => machine.start() });
+  return { ...result, machine: machine.shares() };
 }
 
-async function measureEtcd(s: Setup, op: LoadOp, clients: number): Promise<LoadResult> {
+async function measureEtcd(s: Setup, op: LoadOp, clients: number): Promise<Measured> {
   const dir = await mkdtemp(join(s.root, "etcd-"));
   const cluster = new EtcdCluster(s.etcd, dir);
   await cluster.start();
@@ -65,7 +74,7 @@ async function measureRaftStore(
   s: Setup,
   op: LoadOp,
   clients: number,
-): Promise<Map<System, LoadResult>> {
+): Promise<Map<System, Measured>> {
   const cluster = new ProcessCluster({
     size: 3,
     tickMs: 100,
@@ -73,7 +82,7 @@ async function measureRaftStore(
     flags: ["--log-level", "warn"],
   });
   await cluster.start();
-  const out = new Map<System, LoadResult>();
+  const out = new Map<System, Measured>();
   try {
     for (const api of ["http", "resp"] as LoadApi[]) {
       const leader = await cluster.waitLeader();
@@ -92,7 +101,7 @@ function line(
   op: LoadOp,
   clients: number,
   system: System,
-  r: LoadResult,
+  r: Measured,
   etcd: LoadResult | null,
   round_: number,
   etcdFirst: boolean,
@@ -116,6 +125,7 @@ function line(
     api: system === "raft-store-resp" ? "resp" : "http",
     round: round_,
     first: etcdFirst ? "etcd" : "raft-store",
+    machine: r.machine,
   });
 }
 
@@ -148,8 +158,8 @@ export async function run(args: readonly string[]): Promise<void> {
         for (const clients of clientsList) {
           log(`round ${r}: ${op} with ${clients} clients`);
           const etcdFirst = position++ % 2 === 0;
-          let etcd: LoadResult | null = null;
-          let ours: Map<System, LoadResult> | null = null;
+          let etcd: Measured | null = null;
+          let ours: Map<System, Measured> | null = null;
           if (etcdFirst) etcd = await measureEtcd(setup, op, clients);
           ours = await measureRaftStore(setup, op, clients);
           if (!etcdFirst) etcd = await measureEtcd(setup, op, clients);

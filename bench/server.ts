@@ -6,7 +6,9 @@
 // linearizable gets, each case after a warm-up of the same load that is not counted (at least
 // `warmup` seconds and `warmup-ops` operations, within 30 s: a fresh cluster is slower at
 // first). One JSON line per case (CONTRACTS.md), with `cpuUsPerOp`: the CPU µs per operation of
-// the leader, each follower and the load generator over the counted run (from /proc). With
+// the leader, each follower and the load generator over the counted run (from /proc), and
+// `machine`: the shares of the machine's CPU time that were busy, idle, in iowait and stolen by
+// the hypervisor over that run (from /proc/stat). With
 // --profile, every member runs under node --cpu-prof (profiles in DIR/n<id>/) and a summary of
 // the leader's is printed on stderr at the end.
 
@@ -15,7 +17,7 @@ import { join, resolve } from "node:path";
 import { type LoadApi, type LoadOp, runLoad } from "../src/cli/load.js";
 import { ProcessCluster } from "../test/support/process-cluster.js";
 import { summarizeProfile } from "./profile-summary.js";
-import { ownCpuUs, processCpuUs } from "./process-cpu.js";
+import { MachineMeter, ownCpuUs, processCpuUs } from "./process-cpu.js";
 import { parseOptions, printLine, round } from "./report.js";
 
 /**
@@ -102,10 +104,15 @@ export async function run(args: readonly string[]): Promise<void> {
           const ids = target === "all" ? [1, 2, 3] : [leader];
           const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
           const cpu = new CpuMeter(cluster, leader);
+          const machine = new MachineMeter();
           const result = await runLoad({ api, endpoints, clients: n, op, valueBytes: 256,
             keys: 10_000, seconds, warmupSeconds: warmup, warmupOps,
-            onMeasureStart: () => cpu.start() });
+            onMeasureStart: () => {
+              cpu.start();
+              machine.start();
+            } });
           const cpuUsPerOp = cpu.perOp(result.ops);
+          const shares = machine.shares();
           printLine({
             suite: "server",
             case: op,
@@ -127,6 +134,7 @@ export async function run(args: readonly string[]): Promise<void> {
             firstError: result.firstError,
             state: cluster.o.state ?? "lmdb",
             cpuUsPerOp,
+            machine: shares,
           });
         }
       }

@@ -9,8 +9,9 @@
 // is compacted behind the appends (a segment's worth kept), as a node does after its snapshots,
 // so new segments are made from compacted ones (recycled-segments.ts). The plain "append" cases
 // start from an empty log, so every segment is new. One JSON line per case; append lines also
-// give this process's user and system CPU µs per batch. Data goes to a temporary directory that
-// is removed afterwards.
+// give this process's user and system CPU µs per batch, and `machine`: the shares of the
+// machine's CPU time that were busy, idle, in iowait and stolen by the hypervisor. Data goes to
+// a temporary directory that is removed afterwards.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -21,6 +22,7 @@ import { defaultSegmentBytes } from "../src/storage/options.js";
 import type { Storage } from "../src/storage/types.js";
 import { type WalWriteMode, walWriteModes } from "../src/storage/wal/wal-log-store.js";
 import { type DiskLimits, measureDisk } from "./disk.js";
+import { MachineMeter } from "./process-cpu.js";
 import { type BenchLine, latency, parseOptions, printLine, round } from "./report.js";
 
 type DiskKind = "wal" | "lmdb" | "level";
@@ -80,6 +82,7 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
   const compact = compacted ? compactor(storage) : async () => undefined;
   let start = performance.now();
   let cpu: NodeJS.CpuUsage = { user: 0, system: 0 };
+  const machine = new MachineMeter();
   const client = async (): Promise<void> => {
     while (performance.now() - start < seconds * 1000) {
       const t0 = performance.now();
@@ -102,6 +105,7 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
       start = performance.now();
     }
     const cpuBefore = process.cpuUsage();
+    machine.start();
     await Promise.all(Array.from({ length: clients }, client));
     cpu = process.cpuUsage(cpuBefore);
   } finally {
@@ -120,7 +124,8 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
     ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync",
     // This process's CPU per batch (the store's work, its threads' included, and the loop's).
     cpuUserUsPerBatch: samples.length === 0 ? null : round(cpu.user / samples.length, 1),
-    cpuSystemUsPerBatch: samples.length === 0 ? null : round(cpu.system / samples.length, 1) };
+    cpuSystemUsPerBatch: samples.length === 0 ? null : round(cpu.system / samples.length, 1),
+    machine: machine.shares() };
 }
 
 /**
