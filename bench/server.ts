@@ -8,9 +8,9 @@
 // first). One JSON line per case (CONTRACTS.md), with `cpuUsPerOp`: the CPU µs per operation of
 // the leader, each follower and the load generator over the counted run (from /proc), and
 // `machine`: the shares of the machine's CPU time that were busy, idle, in iowait and stolen by
-// the hypervisor over that run (from /proc/stat). With
-// --profile, every member runs under node --cpu-prof (profiles in DIR/n<id>/) and a summary of
-// the leader's is printed on stderr at the end.
+// the hypervisor over that run (from /proc/stat). With --profile, every member runs under
+// node --cpu-prof (profiles in DIR/n<id>/) and a summary of the leader's is printed on stderr
+// at the end.
 
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
