@@ -26,7 +26,7 @@
 import { crc32c } from "@node-rs/crc32";
 import { assert } from "../../assert.js";
 import { type Entry, EntryType } from "../../core/types.js";
-import { readU64 } from "../binary.js";
+import { readU64, writeU64 } from "../binary.js";
 
 export const recordHeaderBytes = 24;
 export const entryHeaderBytes = 16;
@@ -147,8 +147,7 @@ function recordHeader(recordBytes: number, count: number, firstIndex: number): B
   header.writeUInt32LE(recordBytes, 4);
   header.writeUInt32LE(entriesKind, 8);
   header.writeUInt32LE(count, 12);
-  header.writeUInt32LE(firstIndex >>> 0, 16);
-  header.writeUInt32LE(Math.floor(firstIndex / twoTo32), 20);
+  writeU64(header, firstIndex, 16);
   return header;
 }
 
@@ -158,8 +157,7 @@ export function encodeCutRecord(fromIndex: number, salt: number): Buffer {
   const buf = Buffer.alloc(recordHeaderBytes);
   buf.writeUInt32LE(recordHeaderBytes, 4);
   buf.writeUInt32LE(cutKind, 8);
-  buf.writeUInt32LE(fromIndex >>> 0, 16);
-  buf.writeUInt32LE(Math.floor(fromIndex / twoTo32), 20);
+  writeU64(buf, fromIndex, 16);
   buf.writeUInt32LE(crc32c(buf.subarray(4), salt), 0);
   return buf;
 }
