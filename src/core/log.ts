@@ -1,6 +1,6 @@
 // The core's view of the replicated log: the durable part (read through a LogView) followed by
-// the unstable part (entries this server has accepted but not yet persisted), plus the commit
-// and apply watermarks. All reads are synchronous.
+// the unstable part (entries this server has accepted but not yet persisted, the first of them
+// perhaps already being written), plus the commit and apply watermarks. All reads are synchronous.
 
 import { assert } from "../assert.js";
 import type { LogView } from "./log-view.js";
@@ -10,6 +10,13 @@ export class RaftLog {
   /** Entries not yet durable. unstable[0], if any, has index unstableOffset. */
   private unstable: Entry[] = [];
   private unstableOffset: LogIndex;
+  /**
+   * How many of the unstable entries (from the first) a leader handed to storage without
+   * waiting for them to be durable (Raft.advance with persisted: false): they are not asked for
+   * again, and become durable through persisted(). The driver lets those writes finish before
+   * anything can replace entries, so these are only ever appended after.
+   */
+  private handedOff = 0;
   /** Highest index known to be committed. */
   commitIndex: LogIndex;
   /** Highest index handed to the state machine. */
@@ -107,6 +114,9 @@ export class RaftLog {
     if (first === undefined) return this.lastIndex();
     assert(first.index > this.commitIndex, `append at ${first.index} would overwrite commit ${this.commitIndex}`);
     assert(first.index <= this.lastIndex() + 1, `append at ${first.index} leaves a gap after ${this.lastIndex()}`);
+    if (first.index !== this.unstableOffset + this.unstable.length) {
+      assert(this.handedOff === 0, `append at ${first.index} would replace entries being written`);
+    }
     if (first.index === this.unstableOffset + this.unstable.length) {
       this.unstable.push(...entries);
     } else if (first.index <= this.unstableOffset) {
@@ -144,9 +154,29 @@ export class RaftLog {
     }
   }
 
-  /** The entries to persist: everything not yet durable. */
-  unstableEntries(): readonly Entry[] {
-    return this.unstable;
+  /** The entries to persist: everything not yet durable nor being written. */
+  entriesToPersist(): readonly Entry[] {
+    return this.handedOff === 0 ? this.unstable : this.unstable.slice(this.handedOff);
+  }
+
+  /** The entries up to `index` went to storage; their write is under way, not yet durable. */
+  handOff(index: LogIndex): void {
+    const count = index - this.unstableOffset + 1;
+    assert(count >= this.handedOff && count <= this.unstable.length,
+      `hand-off to ${index} outside the unstable entries ${this.unstableOffset}..${this.lastIndex()}`);
+    this.handedOff = count;
+  }
+
+  /**
+   * A write handed off earlier is durable, up to `index` (with `term`). Writes finish in order,
+   * and nothing replaces entries while one is under way, so the entry is still here.
+   */
+  persisted(index: LogIndex, term: Term): void {
+    if (index < this.unstableOffset) return; // a later synchronous write already covered it
+    const entry = this.unstable[index - this.unstableOffset];
+    assert(index < this.unstableOffset + this.handedOff && entry?.term === term,
+      `persisted(${index}, ${term}): not an entry being written`);
+    this.stableTo(index, term);
   }
 
   /**
@@ -155,6 +185,7 @@ export class RaftLog {
    */
   restore(snapshot: SnapshotMeta): void {
     assert(snapshot.index > this.commitIndex, `snapshot ${snapshot.index} <= commit ${this.commitIndex}`);
+    assert(this.handedOff === 0, "a snapshot would replace entries being written");
     this.pendingSnapshot = snapshot;
     this.unstable = [];
     this.unstableOffset = snapshot.index + 1;
@@ -171,8 +202,10 @@ export class RaftLog {
   stableTo(index: LogIndex, term: Term): void {
     const entry = this.unstable[index - this.unstableOffset];
     if (entry === undefined || entry.term !== term) return;
-    this.unstable = this.unstable.slice(index + 1 - this.unstableOffset);
+    const count = index + 1 - this.unstableOffset;
+    this.unstable = this.unstable.slice(count);
     this.unstableOffset = index + 1;
+    this.handedOff = Math.max(0, this.handedOff - count);
   }
 
   commitTo(index: LogIndex): void {

@@ -447,7 +447,7 @@ export class Raft {
     return (
       this.outbox.length > 0 ||
       this.outboxAfterPersist.length > 0 ||
-      this.log.unstableEntries().length > 0 ||
+      this.log.entriesToPersist().length > 0 ||
       this.log.hasEntriesToApply() ||
       this.log.pendingSnapshot !== null ||
       this.reads.hasOutput() ||
@@ -467,7 +467,7 @@ export class Raft {
     assert(this.outstanding === null, "ready() called twice without advance()");
     const hardState = this.hardState();
     const changed = !hardStateEqual(hardState, this.persistedHardState);
-    const entries = [...this.log.unstableEntries()];
+    const entries = [...this.log.entriesToPersist()];
     const voteChanged =
       hardState.term !== this.persistedHardState.term || hardState.vote !== this.persistedHardState.vote;
     const snapshot = this.log.pendingSnapshot;
@@ -488,25 +488,62 @@ export class Raft {
     return ready;
   }
 
-  /** The driver has persisted, sent and applied `ready`. */
-  advance(ready: Ready): void {
+  /**
+   * Whether the driver may finish `ready` before its write is durable (advance with persisted:
+   * false, then persisted() once it is). Only a leader's Ready qualifies, when nothing in it
+   * waits for the disk: no snapshot, no message held until the write, the same term and vote
+   * as on disk (a changed commit index is a hint, not a promise). The leader goes on proposing,
+   * replicating and applying what a quorum of others made durable while its own write runs
+   * (thesis 10.2.1); it counts itself toward commit only once persisted() says so.
+   */
+  mayPersistLater(ready: Ready): boolean {
+    const saved = this.persistedHardState;
+    return (
+      this.role === Role.Leader &&
+      ready.snapshot === null &&
+      ready.persistedMessages.length === 0 &&
+      (ready.hardState === null || (ready.hardState.term === saved.term && ready.hardState.vote === saved.vote))
+    );
+  }
+
+  /**
+   * The driver has sent and applied `ready` and persisted it, or, with `persisted: false` (see
+   * mayPersistLater), handed its entries and hard state to storage, writes in order, and will
+   * call persisted() when they are durable.
+   */
+  advance(ready: Ready, options?: { readonly persisted: boolean }): void {
     assert(this.outstanding === ready, "advance() with a Ready that is not the outstanding one");
+    const later = options?.persisted === false;
+    assert(!later || this.mayPersistLater(ready), "advance() without persisting a Ready that must wait");
     this.outstanding = null;
     this.reportedSoftState = ready.softState;
     if (ready.hardState !== null) this.persistedHardState = ready.hardState;
     if (ready.snapshot !== null) this.log.snapshotStable(ready.snapshot);
     const last = ready.entries[ready.entries.length - 1];
-    if (last !== undefined) this.log.stableTo(last.index, last.term);
+    if (last !== undefined) {
+      if (later) this.log.handOff(last.index);
+      else this.log.stableTo(last.index, last.term);
+    }
     const applied = ready.committed[ready.committed.length - 1];
     if (applied !== undefined) this.log.appliedTo(applied.index);
-    if (this.role === Role.Leader) {
-      // The leader counts itself toward commit only for what is durable on its own disk.
-      const self = this.tracker.get(this.id);
-      assert(self !== undefined, `leader ${this.id} has no progress of its own`);
-      if (self.maybeUpdate(this.log.lastDurableIndex()) && this.maybeCommit()) {
-        if (this.config.broadcastCommit) broadcastAppend(this);
-        this.afterCommit();
-      }
+    this.countSelf();
+  }
+
+  /** A write handed off by advance(ready, {persisted: false}) is durable, up to `index`. */
+  persisted(index: LogIndex, term: Term): void {
+    assert(this.outstanding === null, "persisted() while a Ready is outstanding");
+    this.log.persisted(index, term);
+    this.countSelf();
+  }
+
+  /** The leader counts itself toward commit only for what is durable on its own disk. */
+  private countSelf(): void {
+    if (this.role !== Role.Leader) return;
+    const self = this.tracker.get(this.id);
+    assert(self !== undefined, `leader ${this.id} has no progress of its own`);
+    if (self.maybeUpdate(this.log.lastDurableIndex()) && this.maybeCommit()) {
+      if (this.config.broadcastCommit) broadcastAppend(this);
+      this.afterCommit();
     }
   }
 }

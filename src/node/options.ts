@@ -70,6 +70,13 @@ export interface RaftNodeOptions<Result> {
   readonly followerApplyDelayMs?: number;
   readonly followerApplyEntriesMax?: number;
   /**
+   * The leader goes on to its next turn while its own log write runs (default true): it keeps
+   * proposing, replicating and applying what a quorum of followers made durable, and counts
+   * itself toward commit once its write is durable (thesis 10.2.1). False: every turn waits
+   * for its write, as a follower's does.
+   */
+  readonly pipelineLeaderWrites?: boolean;
+  /**
    * Log compaction: snapshot the state machine after `thresholdEntries` applied entries (default
    * 100,000, etcd 3.4's snapshot count; 0: only when snapshot() is called), keep
    * `trailingEntries` (default 1024) in the log behind it, and keep the newest `retained`
@@ -103,6 +110,7 @@ export interface ResolvedOptions<Result> {
   readonly commitSaveIntervalMs: number;
   readonly followerApplyDelayMs: number;
   readonly followerApplyEntriesMax: number;
+  readonly pipelineLeaderWrites: boolean;
   readonly snapshotPolicy: SnapshotPolicy;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -181,6 +189,7 @@ export function resolveOptions<Result>(o: RaftNodeOptions<Result>): ResolvedOpti
     commitSaveIntervalMs: positive("commitSaveIntervalMs", o.commitSaveIntervalMs ?? 1000),
     followerApplyDelayMs: nonNegative("followerApplyDelayMs", o.followerApplyDelayMs ?? 5),
     followerApplyEntriesMax: positive("followerApplyEntriesMax", o.followerApplyEntriesMax ?? 512),
+    pipelineLeaderWrites: o.pipelineLeaderWrites ?? true,
     snapshotPolicy: snapshotPolicy(o.snapshots ?? {}),
     clock: o.clock ?? systemClock,
     logger: o.logger ?? silentLogger,

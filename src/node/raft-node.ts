@@ -2,7 +2,9 @@
 // the storage, the transport and the user's state machine, and runs one turn at a time:
 // send what may leave early, persist (one fsync), send the rest, apply, advance. Input arriving
 // during a turn (peer messages, ticks, proposals, reads) is queued for the next one, so that
-// proposals arriving together become one batch of entries, one Append and one fsync.
+// proposals arriving together become one batch of entries, one Append and one fsync. A leader's
+// turn hands its write off instead of waiting for it (pipelineLeaderWrites): the writes run one
+// after another behind the turns, and the core hears of each once it is durable.
 
 import { EventEmitter } from "node:events";
 import { assert } from "../assert.js";
@@ -13,6 +15,7 @@ import { type Ready, Role, type SoftState, roleName } from "../core/ready.js";
 import {
   type Entry,
   EntryType,
+  type HardState,
   type LogIndex,
   type NodeId,
   type SnapshotMeta,
@@ -56,6 +59,12 @@ interface QueuedProposal<R> extends Deferred<R> {
   readonly data: Uint8Array;
 }
 
+/** Leader writes handed off and not started yet: one save covers them all. */
+interface QueuedWrite {
+  hardState: HardState | null;
+  readonly entries: Entry[];
+}
+
 
 export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   readonly id: NodeId;
@@ -87,6 +96,11 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   private backlogTimer: unknown = null;
   /** The backlog's delay is over: the loop applies it before waiting again. */
   private backlogDue = false;
+  /** The leader's handed-off writes: the one under way (null: none), those waiting for it. */
+  private writing: Promise<void> | null = null;
+  private writeQueue: QueuedWrite | null = null;
+  /** The last entry of each handed-off write now durable: the core hears of it next turn. */
+  private persistedQueue: Entry[] = [];
 
   constructor(options: RaftNodeOptions<Result>) {
     super();
@@ -136,6 +150,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.o.clock.clearInterval(this.timer);
     this.wake?.();
     await this.loopDone;
+    if (!failed) await this.writesDone().catch((error: unknown) => this.logError("final write failed", error));
     this.clearBacklogTimer();
     // Committed entries held back by a follower: applied now, so the state machine is as
     // current as it would have been without the delay (a restart would replay them anyway).
@@ -150,6 +165,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   private fail(error: unknown): void {
+    if (this.state === "failed") return; // a handed-off write and the loop may both report it
     const failure = error instanceof Error ? error : new Error(String(error));
     this.failure = failure;
     this.state = "failed";
@@ -158,6 +174,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.logError("raft node failed, stopping", failure);
     this.rejectEverything(new StoppedError(`raft node failed: ${failure.message}`, { cause: failure }));
     void this.o.transport.stop();
+    this.wake?.();
     this.emit("fatal", failure);
   }
 
@@ -360,6 +377,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       const raft = this.raft;
       assert(raft !== null, "running without a core");
       try {
+        // Nothing may replace log entries while a write of them is under way (see RaftLog).
+        if (this.writing !== null && this.inbox.some(mayReplaceLog)) await this.writesDone();
         this.drainInput(raft);
         if (this.backlogDue) {
           await this.applyBacklog();
@@ -387,6 +406,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   private drainInput(raft: Raft): void {
+    const persisted = this.persistedQueue;
+    this.persistedQueue = [];
+    for (const last of persisted) raft.persisted(last.index, last.term);
     for (; this.pendingTicks > 0; this.pendingTicks--) raft.tick();
     const inbox = this.inbox;
     this.inbox = [];
@@ -426,12 +448,31 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
 
   /** One turn: send early messages, persist, send the rest, apply, advance. */
   private async turn(raft: Raft, ready: Ready): Promise<void> {
-    const durable = this.durable;
-    assert(durable !== null, "turn without a durable log");
     if (ready.messages.length > 0) this.sendMessages(ready.messages);
     const leading = raft.role === Role.Leader;
     // A new leader, or a snapshot about to replace the state: what was held back goes first.
     if ((leading || ready.snapshot !== null) && this.backlog.length > 0) await this.applyBacklog();
+    const later = this.o.pipelineLeaderWrites && raft.mayPersistLater(ready);
+    if (later) {
+      // The write goes on behind this turn; the committed entries are durable on a quorum
+      // (the followers' alone, perhaps), so they are applied now, from memory.
+      this.handOffWrite(ready.hardState, ready.entries);
+      await this.applyAll(ready.committed);
+      this.afterWrite(raft, ready);
+    } else {
+      await this.writeAndApply(raft, ready, leading);
+    }
+    raft.advance(ready, { persisted: !later });
+    this.reads.release(this.appliedIndex);
+    this.reportSoftState(ready.softState);
+    this.managedSnapshots().maybeTake();
+  }
+
+  /** A turn that waits for its write: after any handed off before it, in order. */
+  private async writeAndApply(raft: Raft, ready: Ready, leading: boolean): Promise<void> {
+    const durable = this.durable;
+    assert(durable !== null, "turn without a durable log");
+    await this.writesDone();
     if (ready.snapshot !== null) {
       await this.managedSnapshots().install(ready.snapshot);
       this.appliedIndex = ready.snapshot.index;
@@ -450,25 +491,74 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     } finally {
       await saving;
     }
-    // Before the acknowledgements go out: a new member's address may have just arrived.
-    const membership = this.peers.follow(raft);
-    if (ready.persistedMessages.length > 0) this.sendMessages(ready.persistedMessages);
-    for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index);
-    for (const requestId of ready.readsAborted) this.reads.abort(requestId, this.notLeader(raft));
+    this.afterWrite(raft, ready);
     if (split >= 0) {
       const late = ready.committed.slice(split);
       if (leading) await this.applyAll(late);
       else await this.holdBack(late);
     }
-    raft.advance(ready);
-    this.reads.release(this.appliedIndex);
-    this.reportSoftState(ready.softState);
-    this.managedSnapshots().maybeTake();
+  }
+
+  /** Once the turn's write is durable (or handed off): acknowledgements, reads, membership. */
+  private afterWrite(raft: Raft, ready: Ready): void {
+    // Before the acknowledgements go out: a new member's address may have just arrived.
+    const membership = this.peers.follow(raft);
+    if (ready.persistedMessages.length > 0) this.sendMessages(ready.persistedMessages);
+    for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index);
+    for (const requestId of ready.readsAborted) this.reads.abort(requestId, this.notLeader(raft));
     if (membership.changed) this.emit("membership-change", raft.confLog.current());
     if (membership.removed) {
       this.o.logger.warn("this node was removed from the cluster", { id: this.id });
       this.emit("removed");
     }
+  }
+
+  /**
+   * Queues a leader's write behind those under way (Raft.mayPersistLater): writes run one at a
+   * time, in order, each covering everything queued while the one before it ran.
+   */
+  private handOffWrite(hardState: HardState | null, entries: readonly Entry[]): void {
+    if (hardState === null && entries.length === 0) return;
+    const queued = this.writeQueue;
+    if (queued === null) {
+      this.writeQueue = { hardState, entries: [...entries] };
+    } else {
+      if (hardState !== null) queued.hardState = hardState;
+      for (const entry of entries) queued.entries.push(entry);
+    }
+    if (this.writing === null) {
+      const writing = this.runWrites();
+      this.writing = writing;
+      // A failed write stops the node even when no turn waits for it.
+      writing.catch((error: unknown) => this.fail(error));
+    }
+  }
+
+  private async runWrites(): Promise<void> {
+    const durable = this.durable;
+    assert(durable !== null, "write without a durable log");
+    try {
+      for (;;) {
+        const next = this.writeQueue;
+        if (next === null) break;
+        this.writeQueue = null;
+        // Overlap: the turns go on while it is written, so it leaves the main thread.
+        await durable.save(next.hardState, next.entries, true);
+        const last = next.entries[next.entries.length - 1];
+        if (last !== undefined) {
+          this.persistedQueue.push(last);
+          this.wake?.();
+        }
+      }
+    } finally {
+      // In the same synchronous step as the empty-queue check: a write queued later starts anew.
+      this.writing = null;
+    }
+  }
+
+  /** Resolves once every handed-off write is durable; rejects if one failed. */
+  private async writesDone(): Promise<void> {
+    while (this.writing !== null) await this.writing;
   }
 
   /** What follows applying: reads waiting for it, a snapshot when enough was applied. */
@@ -621,6 +711,11 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return typeof value;
   return value.constructor?.name ?? "an object";
+}
+
+/** A message whose step may replace entries of the log (a leader's Append, a snapshot). */
+function mayReplaceLog(m: Message): boolean {
+  return m.type === MessageType.Append || m.type === MessageType.InstallSnapshot;
 }
 
 /** An entry the state machine sees: a normal entry with data (not a no-op or a conf change). */

@@ -99,7 +99,8 @@ export class SnapshotManager {
   private async compact(meta: SnapshotMeta): Promise<void> {
     const cache = this.host.cache();
     cache.setSnapshot(meta);
-    const to = meta.index - this.policy.trailingEntries;
+    // A leader applies entries its own write may not have made durable yet: compact what is.
+    const to = Math.min(meta.index - this.policy.trailingEntries, cache.lastIndex());
     if (to <= cache.firstIndex() - 1) return;
     const term = cache.term(to);
     assert(term !== null, `no term at compaction point ${to}`);

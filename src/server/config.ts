@@ -48,6 +48,8 @@ export interface ServerConfig {
   readonly snapshotThreshold: number;
   /** How long a follower may hold committed commands back to apply them in one batch. */
   readonly followerApplyDelayMs: number;
+  /** The leader starts its next turn while its own log write runs (RaftNode option). */
+  readonly pipelineLeaderWrites: boolean;
   /** Test-only: serve linearizable reads from the local state, without ReadIndex. */
   readonly unsafeLocalReads: boolean;
 }
@@ -77,6 +79,7 @@ const flags = {
   "log-level": { type: "string" },
   "snapshot-threshold": { type: "string" },
   "follower-apply-delay-ms": { type: "string" },
+  "pipeline-leader-writes": { type: "string" },
   "unsafe-local-reads": { type: "boolean" },
 } as const;
 
@@ -94,6 +97,8 @@ export const serveUsage = `raft-store serve --id <id> --data <dir> --peer <host:
   [--insecure]                               allow plaintext on non-loopback addresses
   [--tick-ms 100] [--election-ticks 10] [--snapshot-threshold 100000]
   [--follower-apply-delay-ms 5]              followers apply in batches, this long at most
+  [--pipeline-leader-writes on|off]          leader's turns go on while its log write runs
+                                             (default on)
   [--config <file.json>]                     the same settings as a JSON object`;
 
 type Raw = Record<string, string | boolean | undefined>;
@@ -244,6 +249,7 @@ export function resolveConfig(raw: Raw): ServerConfig {
     logLevel: oneOf<LogLevel>(raw, "log-level", ["error", "warn", "info", "debug"], "info"),
     snapshotThreshold: integer(raw, "snapshot-threshold", 100_000, 0),
     followerApplyDelayMs: integer(raw, "follower-apply-delay-ms", 5, 0),
+    pipelineLeaderWrites: oneOf(raw, "pipeline-leader-writes", ["on", "off"], "on") === "on",
     unsafeLocalReads: raw["unsafe-local-reads"] === true,
   };
   validate(config);

@@ -108,6 +108,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     lease: { clockDriftBound: 0.1 },
     snapshots: { thresholdEntries: config.snapshotThreshold },
     followerApplyDelayMs: config.followerApplyDelayMs,
+    pipelineLeaderWrites: config.pipelineLeaderWrites,
     logger,
   });
   node.on("fatal", (error) =>

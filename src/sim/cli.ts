@@ -94,6 +94,7 @@ function report(args: Args, results: readonly SimResult[], wallMs: number): numb
     reads: sum((r) => r.reads),
     pauses: sum((r) => r.pauses),
     snapshotInstalls: sum((r) => r.snapshotInstalls),
+    writesHandedOff: sum((r) => r.writesHandedOff),
     disksLost: sum((r) => r.disksLost),
     wallMs,
   };

@@ -174,6 +174,7 @@ export class Cluster {
       node.storage.retainSnapshots(retainedSnapshots, node.appliedIndex);
       this.snapshotReports.push({ m, ok: true });
     }
+    if (m.type === MessageType.Append || m.type === MessageType.InstallSnapshot) node.quiesce(this.checker);
     node.raft.step(m);
     this.process(node);
   }
@@ -347,6 +348,11 @@ export class Cluster {
       if (best === null || raft.term > (best.raft?.term ?? 0)) best = node;
     }
     return best;
+  }
+
+  /** Leader turns, over all nodes, that handed their write off instead of waiting for it. */
+  writesHandedOff(): number {
+    return [...this.nodes.values()].reduce((sum, n) => sum + n.writesHandedOff, 0);
   }
 
   /** Snapshots taken by nodes and installed from a leader. */

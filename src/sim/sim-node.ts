@@ -1,6 +1,8 @@
 // One simulated server: a Raft core over simulated storage, run one turn at a time the way the
 // real driver runs it (send what may go early, persist, send the rest, apply, advance), with
-// crash points between those steps.
+// crash points between those steps. A leader may, as the driver does, finish a turn before its
+// write is durable: the write then completes later (or is lost in a crash), and the core hears
+// of it through persisted().
 
 import type { RaftConfigInput } from "../core/config.js";
 import type { Message } from "../core/messages.js";
@@ -8,7 +10,7 @@ import { Raft } from "../core/raft.js";
 import { Role } from "../core/ready.js";
 import type { Sfc32 } from "../core/prng.js";
 import { bootstrapEntries } from "../core/conf-change.js";
-import type { NodeId, SnapshotMeta } from "../core/types.js";
+import type { Entry, HardState, NodeId, SnapshotMeta } from "../core/types.js";
 import { assert } from "../assert.js";
 import { type DurableLog, type SafetyChecker, entryKey } from "./checker.js";
 import { SimStorage } from "./sim-storage.js";
@@ -25,6 +27,13 @@ export type CrashPoint = (typeof CrashPoint)[keyof typeof CrashPoint];
 
 export type RaftOptions = Omit<RaftConfigInput, "id" | "prng" | "applied">;
 
+/** A leader's write handed off by a turn, not yet on the simulated disk. */
+interface PendingWrite {
+  readonly hardState: HardState | null;
+  readonly entries: readonly Entry[];
+  readonly sync: boolean;
+}
+
 /** Snapshots a node keeps besides those above its applied index (the driver's default). */
 export const retainedSnapshots = 2;
 
@@ -40,6 +49,8 @@ export class SimNode {
   trailingEntries = 0;
   snapshots = 0;
   snapshotInstalls = 0;
+  /** Leader turns that handed their write off instead of waiting for it. */
+  writesHandedOff = 0;
   /** The disk was lost: this server never comes back (a new one replaces it). */
   lost = false;
   private checkedCommit = 0;
@@ -53,6 +64,12 @@ export class SimNode {
   queuedReads: number[] = [];
   /** Set by the nemesis: crash at this point of the next turn. */
   crashAt: CrashPoint | null = null;
+  /** Chance that a leader's turn hands its write off instead of waiting for it (0: never). */
+  asyncWriteRate = 0;
+  /** Writes handed off, in order; a crash loses them. */
+  private pendingWrites: PendingWrite[] = [];
+  /** Writes done whose persisted() the core has yet to hear, as the driver queues them. */
+  private persistedQueue: Entry[] = [];
 
   /** A founding member's disk holds the bootstrap entries; a spare's is empty until it joins. */
   constructor(
@@ -100,6 +117,8 @@ export class SimNode {
     this.pausedUntil = 0;
     this.queuedReads = [];
     this.crashAt = null;
+    this.pendingWrites = [];
+    this.persistedQueue = [];
     this.storage.crash();
   }
 
@@ -108,6 +127,9 @@ export class SimNode {
    * `send` receives each outgoing message.
    */
   process(send: (m: Message) => void, checker: SafetyChecker): boolean {
+    // Handed-off writes finish at random moments, sometimes after acknowledgements arrived.
+    if (this.pendingWrites.length > 0 && this.prng.chance(0.5)) this.finishWrites(checker);
+    this.deliverPersisted();
     for (let turns = 0; this.raft?.hasReady() === true; turns++) {
       if (turns > 10_000) throw new Error(`node ${this.id}: core never settles`);
       if (!this.turn(this.raft, send, checker)) return false;
@@ -116,26 +138,68 @@ export class SimNode {
     return true;
   }
 
+  /**
+   * The driver's rule before the core steps a message that may replace log entries (an Append
+   * or a snapshot offer): writes under way finish first, and the core hears of them.
+   */
+  quiesce(checker: SafetyChecker): void {
+    this.finishWrites(checker);
+    this.deliverPersisted();
+  }
+
   private turn(raft: Raft, send: (m: Message) => void, checker: SafetyChecker): boolean {
     const ready = raft.ready();
     for (const m of ready.messages) send(m);
     if (this.crashAt === CrashPoint.BeforePersist) return this.crashNow();
-    if (ready.snapshot !== null) this.installSnapshot(ready.snapshot, checker);
-    const first = ready.entries[0];
-    if (first !== undefined) checker.onPersist(this.id, ready.entries, this.storage.term(first.index - 1));
-    this.storage.write(ready.hardState, ready.entries, ready.mustSync);
-    if (this.crashAt === CrashPoint.AfterPersist) return this.crashNow();
-    for (const m of ready.persistedMessages) send(m);
+    const later = this.asyncWriteRate > 0 && ready.entries.length > 0 && raft.mayPersistLater(ready) &&
+      this.prng.chance(this.asyncWriteRate);
+    if (later) {
+      this.pendingWrites.push({ hardState: ready.hardState, entries: ready.entries, sync: ready.mustSync });
+      this.writesHandedOff++;
+    } else {
+      // A write that waits goes after those under way, as the driver orders them.
+      this.finishWrites(checker);
+      if (ready.snapshot !== null) this.installSnapshot(ready.snapshot, checker);
+      this.write(ready.hardState, ready.entries, ready.mustSync, checker);
+      if (this.crashAt === CrashPoint.AfterPersist) return this.crashNow();
+      for (const m of ready.persistedMessages) send(m);
+    }
     for (const read of ready.readStates) this.onRead(read.requestId, read.index);
     for (const entry of ready.committed) {
       checker.onApply(this.id, entry, this.appliedIndex + 1);
       this.appliedIndex = entry.index;
       this.appliedKeys.push(entryKey(entry));
     }
-    raft.advance(ready);
+    raft.advance(ready, { persisted: !later });
     this.observe(checker);
     this.maybeSnapshot(raft, checker);
     return true;
+  }
+
+  private write(hardState: HardState | null, entries: readonly Entry[], sync: boolean, checker: SafetyChecker): void {
+    const first = entries[0];
+    if (first !== undefined) checker.onPersist(this.id, entries, this.storage.term(first.index - 1));
+    this.storage.write(hardState, entries, sync);
+  }
+
+  /** Puts every handed-off write on the disk, in order; the core hears of them later. */
+  private finishWrites(checker: SafetyChecker): void {
+    const writes = this.pendingWrites;
+    this.pendingWrites = [];
+    for (const w of writes) {
+      this.write(w.hardState, w.entries, w.sync, checker);
+      const last = w.entries[w.entries.length - 1];
+      assert(last !== undefined, "a handed-off write without entries");
+      this.persistedQueue.push(last);
+    }
+  }
+
+  private deliverPersisted(): void {
+    const raft = this.raft;
+    const done = this.persistedQueue;
+    this.persistedQueue = [];
+    if (raft === null) return;
+    for (const last of done) raft.persisted(last.index, last.term);
   }
 
   /** The leader's snapshot, already on this disk, replaces the log and the state machine. */
@@ -163,7 +227,8 @@ export class SimNode {
     this.storage.markSnapshot(meta);
     this.storage.retainSnapshots(retainedSnapshots, this.appliedIndex);
     this.snapshots++;
-    const compactTo = index - this.trailingEntries;
+    // Applied entries may still be on their way to this leader's disk: compact what is there.
+    const compactTo = Math.min(index - this.trailingEntries, this.storage.lastIndex());
     if (compactTo > 0) this.storage.compact(compactTo, raft.confLog.at(compactTo));
   }
 

@@ -30,10 +30,10 @@ test("an append after the end extends the log, unstable until marked stable", ()
   const log = logWith([1, 1], [2]);
   assert.deepEqual(terms(log), [1, 1, 2]);
   assert.equal(log.lastDurableIndex(), 2);
-  (log.storage as MemoryLog).append(log.unstableEntries());
+  (log.storage as MemoryLog).append(log.entriesToPersist());
   log.stableTo(3, 2);
   assert.equal(log.lastDurableIndex(), 3);
-  assert.equal(log.unstableEntries().length, 0);
+  assert.equal(log.entriesToPersist().length, 0);
 });
 
 test("an append inside the durable part replaces the suffix from that index on", () => {
@@ -41,7 +41,7 @@ test("an append inside the durable part replaces the suffix from that index on",
   log.append(entries([3, 3], 3));
   assert.deepEqual(terms(log), [1, 1, 3, 3]);
   assert.equal(log.lastDurableIndex(), 2, "the replaced durable entries no longer count");
-  assert.deepEqual(log.unstableEntries().map((e) => e.index), [3, 4]);
+  assert.deepEqual(log.entriesToPersist().map((e) => e.index), [3, 4]);
 });
 
 test("an append inside the unstable part replaces only its tail", () => {
@@ -54,7 +54,7 @@ test("marking an entry stable that was replaced meanwhile changes nothing", () =
   const log = logWith([1], [1, 1]);
   log.append(entries([2], 3));
   log.stableTo(3, 1);
-  assert.equal(log.unstableEntries().length, 2);
+  assert.equal(log.entriesToPersist().length, 2);
 });
 
 test("an append that would overwrite a committed entry or leave a gap is a bug", () => {
