@@ -1,7 +1,9 @@
 // What the core asks its driver to do, one batch at a time. The driver persists `hardState`
 // and `entries` (with an fsync when `mustSync`), may send `messages` at once, sends
 // `persistedMessages` only once the batch is durable, applies `committed` in order, and then
-// calls advance(ready). Only one Ready is outstanding at a time.
+// calls advance(ready). Only one Ready is outstanding at a time. A leader's Ready that
+// Raft.mayPersistLater accepts may be advanced before its write is durable (the write then
+// reports back through Raft.persisted).
 
 import type { Message } from "./messages.js";
 import type { ReadState } from "./read-index.js";

@@ -59,6 +59,9 @@ interface QueuedProposal<R> extends Deferred<R> {
   readonly data: Uint8Array;
 }
 
+/** What a turn learned of the configuration (PeerDirectory.follow). */
+type MembershipEvents = ReturnType<PeerDirectory["follow"]>;
+
 /** Leader writes handed off and not started yet: one save covers them all. */
 interface QueuedWrite {
   hardState: HardState | null;
@@ -453,23 +456,29 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     // A new leader, or a snapshot about to replace the state: what was held back goes first.
     if ((leading || ready.snapshot !== null) && this.backlog.length > 0) await this.applyBacklog();
     const later = this.o.pipelineLeaderWrites && raft.mayPersistLater(ready);
+    let membership: MembershipEvents;
     if (later) {
       // The write goes on behind this turn; the committed entries are durable on a quorum
       // (the followers' alone, perhaps), so they are applied now, from memory.
       this.handOffWrite(ready.hardState, ready.entries);
       await this.applyAll(ready.committed);
-      this.afterWrite(raft, ready);
+      membership = this.afterWrite(raft, ready);
     } else {
-      await this.writeAndApply(raft, ready, leading);
+      membership = await this.writeAndApply(raft, ready, leading);
     }
     raft.advance(ready, { persisted: !later });
     this.reads.release(this.appliedIndex);
     this.reportSoftState(ready.softState);
     this.managedSnapshots().maybeTake();
+    if (membership.changed) this.emit("membership-change", raft.confLog.current());
+    if (membership.removed) {
+      this.o.logger.warn("this node was removed from the cluster", { id: this.id });
+      this.emit("removed");
+    }
   }
 
   /** A turn that waits for its write: after any handed off before it, in order. */
-  private async writeAndApply(raft: Raft, ready: Ready, leading: boolean): Promise<void> {
+  private async writeAndApply(raft: Raft, ready: Ready, leading: boolean): Promise<MembershipEvents> {
     const durable = this.durable;
     assert(durable !== null, "turn without a durable log");
     await this.writesDone();
@@ -491,26 +500,23 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     } finally {
       await saving;
     }
-    this.afterWrite(raft, ready);
+    const membership = this.afterWrite(raft, ready);
     if (split >= 0) {
       const late = ready.committed.slice(split);
       if (leading) await this.applyAll(late);
       else await this.holdBack(late);
     }
+    return membership;
   }
 
-  /** Once the turn's write is durable (or handed off): acknowledgements, reads, membership. */
-  private afterWrite(raft: Raft, ready: Ready): void {
+  /** Once the turn's write is durable (or handed off): acknowledgements and reads. */
+  private afterWrite(raft: Raft, ready: Ready): MembershipEvents {
     // Before the acknowledgements go out: a new member's address may have just arrived.
     const membership = this.peers.follow(raft);
     if (ready.persistedMessages.length > 0) this.sendMessages(ready.persistedMessages);
     for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index);
     for (const requestId of ready.readsAborted) this.reads.abort(requestId, this.notLeader(raft));
-    if (membership.changed) this.emit("membership-change", raft.confLog.current());
-    if (membership.removed) {
-      this.o.logger.warn("this node was removed from the cluster", { id: this.id });
-      this.emit("removed");
-    }
+    return membership;
   }
 
   /**
