@@ -1,6 +1,7 @@
 // `npm run bench -- server [--api http|resp|both] [--clients 1,16,64,256] [--seconds 10]
 //   [--warmup 2] [--warmup-ops 10000] [--cases put,get] [--target leader|all] [--storage wal]
-//   [--state lmdb] [--profile DIR] [--member-flags "--wal-preallocate off ..."]`:
+//   [--state lmdb] [--profile DIR] [--member-flags "--wal-preallocate off ..."]
+//   [--ab "<member flags A>|<member flags B>" [--pairs 4]]`:
 // raft-store as users run it: a 3-process cluster on loopback (fsync on), driven through its
 // HTTP or RESP API by concurrent clients each with one request outstanding, 256-byte puts and
 // linearizable gets, each case after a warm-up of the same load that is not counted (at least
@@ -10,7 +11,10 @@
 // `machine`: the shares of the machine's CPU time that were busy, idle, in iowait and stolen by
 // the hypervisor over that run (from /proc/stat). With --profile, every member runs under
 // node --cpu-prof (profiles in DIR/n<id>/) and a summary of the leader's is printed on stderr
-// at the end.
+// at the end. With --ab, the whole run is repeated on fresh clusters with the member flags A
+// and B (each after --member-flags) in turn, in the order A B B A for each of --pairs pairs (a
+// slow or fast spell of this shared machine then hits both alike); every line says which flags
+// it ran with (memberFlags).
 
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -71,6 +75,8 @@ export async function run(args: readonly string[]): Promise<void> {
     "tick-ms",
     "profile",
     "member-flags",
+    "ab",
+    "pairs",
   ]);
   const apis = (o.get("api") ?? "http")
     .split(",")
@@ -83,70 +89,90 @@ export async function run(args: readonly string[]): Promise<void> {
   const target = o.get("target") ?? "leader";
   const profileOption = o.get("profile");
   const profile = profileOption === undefined ? undefined : resolve(profileOption);
-  const cluster = new ProcessCluster({
-    size: 3,
-    tickMs: Number(o.get("tick-ms") ?? 100),
-    storage: o.get("storage") ?? "wal",
-    state: o.get("state") ?? "lmdb",
-    // Extra `serve` flags for every member, for A/B runs of a setting.
-    flags: ["--log-level", "warn", ...(o.get("member-flags") ?? "").split(" ").filter(Boolean)],
-    ...(profile === undefined
-      ? {}
-      : { nodeArgs: (id: number) => ["--cpu-prof", "--cpu-prof-dir", join(profile, `n${id}`)] }),
-  });
-  await cluster.start();
-  let leader = 0;
-  try {
-    for (const api of apis) {
-      for (const op of cases) {
-        for (const n of clients) {
-          leader = await cluster.waitLeader();
-          const ids = target === "all" ? [1, 2, 3] : [leader];
-          const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
-          const cpu = new CpuMeter(cluster, leader);
-          const machine = new MachineMeter();
-          const result = await runLoad({ api, endpoints, clients: n, op, valueBytes: 256,
-            keys: 10_000, seconds, warmupSeconds: warmup, warmupOps,
-            onMeasureStart: () => {
-              cpu.start();
-              machine.start();
-            } });
-          const cpuUsPerOp = cpu.perOp(result.ops);
-          const shares = machine.shares();
-          printLine({
-            suite: "server",
-            case: op,
-            system: "raft-store",
-            backend: cluster.o.storage ?? "wal",
-            batch: null,
-            clients: n,
-            opsPerSec: round(result.opsPerSec, 1),
-            mbPerSec: op === "put" ? round((result.opsPerSec * 256) / 1e6, 2) : null,
-            p50Ms: round(result.p50Ms),
-            p99Ms: round(result.p99Ms),
-            maxMs: round(result.maxMs),
-            errors: result.errors,
-            seconds: round(result.seconds, 2),
-            ratio: null,
-            ratioTo: null,
-            api,
-            target,
-            firstError: result.firstError,
-            state: cluster.o.state ?? "lmdb",
-            cpuUsPerOp,
-            machine: shares,
-          });
+  const ab = o.get("ab");
+  const common = o.get("member-flags") ?? "";
+  if (ab === undefined) {
+    await runOnce(common);
+    return;
+  }
+  const sides = ab.split("|");
+  const pairs = Number(o.get("pairs") ?? 4);
+  if (sides.length !== 2 || !Number.isSafeInteger(pairs) || pairs < 1) {
+    throw new Error('--ab takes "<flags A>|<flags B>" and --pairs a positive integer');
+  }
+  const [a, b] = sides as [string, string];
+  for (let pair = 0; pair < pairs; pair++) {
+    for (const flags of [a, b, b, a]) await runOnce(`${common} ${flags}`.trim());
+  }
+
+  async function runOnce(memberFlags: string): Promise<void> {
+    const cluster = new ProcessCluster({
+      size: 3,
+      tickMs: Number(o.get("tick-ms") ?? 100),
+      storage: o.get("storage") ?? "wal",
+      state: o.get("state") ?? "lmdb",
+      // Extra `serve` flags for every member, for A/B runs of a setting.
+      flags: ["--log-level", "warn", ...memberFlags.split(" ").filter(Boolean)],
+      ...(profile === undefined
+        ? {}
+        : { nodeArgs: (id: number) => ["--cpu-prof", "--cpu-prof-dir", join(profile, `n${id}`)] }),
+    });
+    await cluster.start();
+    let leader = 0;
+    try {
+      for (const api of apis) {
+        for (const op of cases) {
+          for (const n of clients) {
+            leader = await cluster.waitLeader();
+            const ids = target === "all" ? [1, 2, 3] : [leader];
+            const endpoints = ids.map((id) =>
+              (api === "http" ? cluster.http(id) : cluster.resp(id)));
+            const cpu = new CpuMeter(cluster, leader);
+            const machine = new MachineMeter();
+            const result = await runLoad({ api, endpoints, clients: n, op, valueBytes: 256,
+              keys: 10_000, seconds, warmupSeconds: warmup, warmupOps,
+              onMeasureStart: () => {
+                cpu.start();
+                machine.start();
+              } });
+            const cpuUsPerOp = cpu.perOp(result.ops);
+            const shares = machine.shares();
+            printLine({
+              suite: "server",
+              case: op,
+              system: "raft-store",
+              backend: cluster.o.storage ?? "wal",
+              batch: null,
+              clients: n,
+              opsPerSec: round(result.opsPerSec, 1),
+              mbPerSec: op === "put" ? round((result.opsPerSec * 256) / 1e6, 2) : null,
+              p50Ms: round(result.p50Ms),
+              p99Ms: round(result.p99Ms),
+              maxMs: round(result.maxMs),
+              errors: result.errors,
+              seconds: round(result.seconds, 2),
+              ratio: null,
+              ratioTo: null,
+              api,
+              target,
+              firstError: result.firstError,
+              state: cluster.o.state ?? "lmdb",
+              cpuUsPerOp,
+              machine: shares,
+              memberFlags: memberFlags === "" ? null : memberFlags,
+            });
+          }
         }
       }
+    } finally {
+      await cluster.stop();
     }
-  } finally {
-    await cluster.stop();
-  }
-  if (profile !== undefined && leader !== 0) {
-    const dir = join(profile, `n${leader}`);
-    for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
-      const summary = summarizeProfile(join(dir, file), 40);
-      process.stderr.write(`leader (member ${leader}) profile:\n${summary}\n`);
+    if (profile !== undefined && leader !== 0) {
+      const dir = join(profile, `n${leader}`);
+      for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
+        const summary = summarizeProfile(join(dir, file), 40);
+        process.stderr.write(`leader (member ${leader}) profile:\n${summary}\n`);
+      }
     }
   }
 }

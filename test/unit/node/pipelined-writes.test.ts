@@ -1,0 +1,89 @@
+// A leader's turns go on while its own log write runs (RaftNode option pipelineLeaderWrites):
+// with the leader's disk held up, its followers alone commit a proposal and the leader applies
+// it; without the option the proposal waits for the leader's disk. In virtual time.
+
+import assert from "node:assert/strict";
+import { afterEach, test } from "node:test";
+import type { Entry } from "../../../src/core/types.js";
+import type { AppendOptions } from "../../../src/storage/types.js";
+import { type MemberHandle, MemoryCluster } from "../../support/memory-cluster.js";
+
+const encode = (s: string): Uint8Array => new TextEncoder().encode(s);
+let cluster: MemoryCluster | null = null;
+
+afterEach(async () => {
+  await cluster?.stopAll();
+  cluster = null;
+});
+
+/** Holds every log append of `member` until release() is called. */
+function holdAppends(member: MemberHandle): { release: () => void; held: () => number } {
+  const log = member.storage.log;
+  const append = log.append.bind(log);
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let held = 0;
+  log.append = (entries: readonly Entry[], options: AppendOptions): Promise<void> => {
+    held++;
+    return gate.then(() => append(entries, options));
+  };
+  return { release: open, held: () => held };
+}
+
+async function started(pipelineLeaderWrites: boolean): Promise<{ c: MemoryCluster; leader: MemberHandle }> {
+  const c = new MemoryCluster(3, { pipelineLeaderWrites });
+  cluster = c;
+  await c.start();
+  const leader = await c.waitForLeader();
+  await c.clock.until(() => leader.node.status().appliedIndex >= 1, 2000, "the no-op to be applied");
+  return { c, leader };
+}
+
+test("followers commit a proposal while the leader's own write is held up", async () => {
+  const { c, leader } = await started(true);
+  const before = leader.storage.log.lastIndex();
+  const disk = holdAppends(leader);
+  try {
+    const done = new Set<string>();
+    const propose = (command: string): Promise<void> =>
+      leader.node.propose(encode(command)).then(() => {
+        done.add(command);
+      });
+    const a = propose("a");
+    await c.clock.until(() => done.has("a"), 2000, "the proposal to be applied on the leader");
+    assert.equal(disk.held(), 1, "the leader's write is still under way");
+    assert.deepEqual(leader.machine.commands, ["a"]);
+    assert.equal(leader.storage.log.lastIndex(), before, "not on the leader's disk yet");
+    // A second proposal's write queues behind the held one; it commits the same way.
+    const b = propose("b");
+    await c.clock.until(() => done.has("b"), 2000, "the second proposal to be applied");
+    assert.equal(disk.held(), 1, "one write at a time");
+    await Promise.all([a, b]);
+  } finally {
+    disk.release();
+  }
+  await c.clock.until(() => leader.storage.log.lastIndex() === before + 2, 2000,
+    "the leader's writes to reach its disk");
+  assert.deepEqual(leader.machine.commands, ["a", "b"]);
+});
+
+test("without pipelined writes a proposal waits for the leader's own write", async () => {
+  const { c, leader } = await started(false);
+  const disk = holdAppends(leader);
+  let applied = false;
+  const proposed = leader.node.propose(encode("a")).then(() => {
+    applied = true;
+  });
+  try {
+    await c.clock.advance(500);
+    assert.equal(applied, false, "the turn waits for the held write");
+    assert.equal(disk.held(), 1);
+  } finally {
+    disk.release();
+  }
+  await c.clock.until(() => applied, 2000, "the proposal to be applied");
+  await proposed;
+  assert.deepEqual(leader.machine.commands, ["a"]);
+});
