@@ -3,7 +3,7 @@
 // killed (SIGKILL), paused (SIGSTOP/SIGCONT), stopped (SIGTERM) and restarted from their data.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, openSync, closeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -224,8 +224,17 @@ export class ProcessCluster {
   async waitHttp(id: number, ms = 20_000): Promise<void> {
     const end = Date.now() + ms;
     while (Date.now() < end) {
-      if (this.member(id).process === null)
-        throw new Error(`member ${id} exited; see ${this.member(id).dir}/server.log`);
+      if (this.member(id).process === null) {
+        // The data directory may be gone by the time anyone reads the report: quote the log.
+        const log = join(this.member(id).dir, "server.log");
+        let tail = "";
+        try {
+          tail = readFileSync(log, "utf8").split("\n").slice(-12).join("\n");
+        } catch {
+          tail = "(no log)";
+        }
+        throw new Error(`member ${id} exited; ${log} ends with:\n${tail}`);
+      }
       try {
         const response = await getJson(
           `${this.scheme}://${this.http(id)}/health`,
