@@ -162,8 +162,9 @@ export class RaftLog {
   /** The entries up to `index` went to storage; their write is under way, not yet durable. */
   handOff(index: LogIndex): void {
     const count = index - this.unstableOffset + 1;
-    assert(count >= this.handedOff && count <= this.unstable.length,
-      `hand-off to ${index} outside the unstable entries ${this.unstableOffset}..${this.lastIndex()}`);
+    assert(count >= this.handedOff && count <= this.unstable.length, () =>
+      `hand-off to ${index} outside the unstable entries ` +
+      `${this.unstableOffset}..${this.lastIndex()}`);
     this.handedOff = count;
   }
 

@@ -502,7 +502,8 @@ export class Raft {
       this.role === Role.Leader &&
       ready.snapshot === null &&
       ready.persistedMessages.length === 0 &&
-      (ready.hardState === null || (ready.hardState.term === saved.term && ready.hardState.vote === saved.vote))
+      (ready.hardState === null ||
+        (ready.hardState.term === saved.term && ready.hardState.vote === saved.vote))
     );
   }
 
@@ -514,7 +515,8 @@ export class Raft {
   advance(ready: Ready, options?: { readonly persisted: boolean }): void {
     assert(this.outstanding === ready, "advance() with a Ready that is not the outstanding one");
     const later = options?.persisted === false;
-    assert(!later || this.mayPersistLater(ready), "advance() without persisting a Ready that must wait");
+    assert(!later || this.mayPersistLater(ready),
+      "advance() without persisting a Ready that must wait");
     this.outstanding = null;
     this.reportedSoftState = ready.softState;
     if (ready.hardState !== null) this.persistedHardState = ready.hardState;

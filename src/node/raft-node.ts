@@ -153,7 +153,10 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.o.clock.clearInterval(this.timer);
     this.wake?.();
     await this.loopDone;
-    if (!failed) await this.writesDone().catch((error: unknown) => this.logError("final write failed", error));
+    if (!failed) {
+      await this.writesDone()
+        .catch((error: unknown) => this.logError("final write failed", error));
+    }
     this.clearBacklogTimer();
     // Committed entries held back by a follower: applied now, so the state machine is as
     // current as it would have been without the delay (a restart would replay them anyway).
@@ -478,7 +481,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   /** A turn that waits for its write: after any handed off before it, in order. */
-  private async writeAndApply(raft: Raft, ready: Ready, leading: boolean): Promise<MembershipEvents> {
+  private async writeAndApply(raft: Raft, ready: Ready, leading: boolean):
+    Promise<MembershipEvents> {
     const durable = this.durable;
     assert(durable !== null, "turn without a durable log");
     await this.writesDone();

@@ -174,7 +174,9 @@ export class Cluster {
       node.storage.retainSnapshots(retainedSnapshots, node.appliedIndex);
       this.snapshotReports.push({ m, ok: true });
     }
-    if (m.type === MessageType.Append || m.type === MessageType.InstallSnapshot) node.quiesce(this.checker);
+    if (m.type === MessageType.Append || m.type === MessageType.InstallSnapshot) {
+      node.quiesce(this.checker);
+    }
     node.raft.step(m);
     this.process(node);
   }

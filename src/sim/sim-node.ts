@@ -151,10 +151,11 @@ export class SimNode {
     const ready = raft.ready();
     for (const m of ready.messages) send(m);
     if (this.crashAt === CrashPoint.BeforePersist) return this.crashNow();
-    const later = this.asyncWriteRate > 0 && ready.entries.length > 0 && raft.mayPersistLater(ready) &&
-      this.prng.chance(this.asyncWriteRate);
+    const later = this.asyncWriteRate > 0 && ready.entries.length > 0 &&
+      raft.mayPersistLater(ready) && this.prng.chance(this.asyncWriteRate);
     if (later) {
-      this.pendingWrites.push({ hardState: ready.hardState, entries: ready.entries, sync: ready.mustSync });
+      const { hardState, entries, mustSync } = ready;
+      this.pendingWrites.push({ hardState, entries, sync: mustSync });
       this.writesHandedOff++;
     } else {
       // A write that waits goes after those under way, as the driver orders them.
@@ -176,9 +177,12 @@ export class SimNode {
     return true;
   }
 
-  private write(hardState: HardState | null, entries: readonly Entry[], sync: boolean, checker: SafetyChecker): void {
+  private write(hardState: HardState | null, entries: readonly Entry[], sync: boolean,
+    checker: SafetyChecker): void {
     const first = entries[0];
-    if (first !== undefined) checker.onPersist(this.id, entries, this.storage.term(first.index - 1));
+    if (first !== undefined) {
+      checker.onPersist(this.id, entries, this.storage.term(first.index - 1));
+    }
     this.storage.write(hardState, entries, sync);
   }
 

@@ -2,7 +2,8 @@
 // temporary directory and a TCP transport on 127.0.0.1, in real time with short ticks.
 
 import { mkdtemp, rm } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
+import { readFileSync } from "node:fs";
+import { type AddressInfo, type Server, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join as joinPath } from "node:path";
 import { nodeId } from "../../src/core/types.js";
@@ -14,7 +15,55 @@ import type { Storage, StorageKind } from "../../src/storage/types.js";
 import { createTcpTransport } from "../../src/transport/tcp/tcp-transport.js";
 import { CountingStateMachine } from "./counting-state-machine.js";
 
+/**
+ * Ports free on 127.0.0.1 now, for servers a test starts a moment later. They are taken below
+ * the kernel's ephemeral range: a port that listen(0) hands out comes from that range, and any
+ * outgoing connection (of this or a concurrent test file) may take it as its local port before
+ * the server binds it, which made a member exit with EADDRINUSE now and then.
+ */
 export async function freePorts(count: number): Promise<number[]> {
+  const ephemeralLow = ephemeralRangeStart();
+  const low = 10_000;
+  if (ephemeralLow - low < count * 100) return ephemeralPorts(count);
+  const span = ephemeralLow - low;
+  const start = Math.floor(Math.random() * span);
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < span && servers.length < count; i++) {
+      const server = await bound(low + ((start + i) % span));
+      if (server !== null) servers.push(server);
+    }
+    if (servers.length < count) {
+      throw new Error(`fewer than ${count} free ports below ${ephemeralLow}`);
+    }
+    return servers.map((s) => (s.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+}
+
+/** The first port of the kernel's ephemeral range (Linux), or 32768 where it cannot be read. */
+function ephemeralRangeStart(): number {
+  try {
+    const range = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8");
+    const low = Number(range.trim().split(/\s+/)[0]);
+    return Number.isSafeInteger(low) && low > 0 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** A server listening on `port`, or null if the port is taken. */
+function bound(port: number): Promise<Server | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(null));
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
+
+/** Ports the kernel picks (listen(0)), where no range below the ephemeral one is usable. */
+async function ephemeralPorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, async () => {
       const server = createServer();

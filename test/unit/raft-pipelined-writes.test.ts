@@ -51,7 +51,7 @@ function proposeHandedOff(raft: Raft): LogIndex {
   return lastIndex;
 }
 
-test("a handed-off write is not asked for again, and the leader counts itself once it is durable", () => {
+test("a handed-off write is not asked for again; the leader counts itself once durable", () => {
   const { raft, storage } = leader();
   const index = proposeHandedOff(raft);
   if (raft.hasReady()) assert.deepEqual(raft.ready().entries, [], "the entry is being written");
@@ -87,7 +87,7 @@ test("a follower's Ready must wait for its write", () => {
   assert.throws(() => raft.advance(ready, { persisted: false }), AssertionError);
 });
 
-test("replacing entries whose write is under way, or a persisted() for no such write, is refused", () => {
+test("replacing entries being written, or a persisted() for no such write, is refused", () => {
   const { raft } = leader();
   const index = proposeHandedOff(raft);
   assert.throws(() => raft.persisted(index + 1, raft.term), AssertionError);
@@ -95,7 +95,8 @@ test("replacing entries whose write is under way, or a persisted() for no such w
   // A new leader's conflicting Append: the driver lets the write finish before stepping it.
   const conflicting = {
     type: MessageType.Append, from: n2, to: n1, term: raft.term + 1, prevIndex: index - 1,
-    prevTerm: raft.term, commit: 0, entries: [{ term: raft.term + 1, index, type: 0, data: new Uint8Array() }],
+    prevTerm: raft.term, commit: 0,
+    entries: [{ term: raft.term + 1, index, type: 0, data: new Uint8Array() }],
   } as const;
   assert.throws(() => raft.step(conflicting), /would replace entries being written/);
 });

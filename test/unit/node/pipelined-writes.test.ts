@@ -32,12 +32,14 @@ function holdAppends(member: MemberHandle): { release: () => void; held: () => n
   return { release: open, held: () => held };
 }
 
-async function started(pipelineLeaderWrites: boolean): Promise<{ c: MemoryCluster; leader: MemberHandle }> {
+async function started(pipelineLeaderWrites: boolean):
+  Promise<{ c: MemoryCluster; leader: MemberHandle }> {
   const c = new MemoryCluster(3, { pipelineLeaderWrites });
   cluster = c;
   await c.start();
   const leader = await c.waitForLeader();
-  await c.clock.until(() => leader.node.status().appliedIndex >= 1, 2000, "the no-op to be applied");
+  await c.clock.until(() => leader.node.status().appliedIndex >= 1, 2000,
+    "the no-op to be applied");
   return { c, leader };
 }
 
