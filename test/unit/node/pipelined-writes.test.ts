@@ -16,20 +16,31 @@ afterEach(async () => {
   cluster = null;
 });
 
-/** Holds every log append of `member` until release() is called. */
-function holdAppends(member: MemberHandle): { release: () => void; held: () => number } {
+interface HeldDisk {
+  /** Lets the held appends (and all later ones) through. */
+  release(): void;
+  /** Fails the held appends (and all later ones), as a dying disk would. */
+  fail(error: Error): void;
+  held(): number;
+}
+
+/** Holds every log append of `member` until release() or fail() is called. */
+function holdAppends(member: MemberHandle): HeldDisk {
   const log = member.storage.log;
   const append = log.append.bind(log);
   let open: () => void = () => undefined;
-  const gate = new Promise<void>((resolve) => {
+  let fail: (error: Error) => void = () => undefined;
+  const gate = new Promise<void>((resolve, reject) => {
     open = resolve;
+    fail = reject;
   });
+  gate.catch(() => undefined);
   let held = 0;
   log.append = (entries: readonly Entry[], options: AppendOptions): Promise<void> => {
     held++;
     return gate.then(() => append(entries, options));
   };
-  return { release: open, held: () => held };
+  return { release: () => open(), fail: (error) => fail(error), held: () => held };
 }
 
 async function started(pipelineLeaderWrites: boolean):
@@ -88,4 +99,36 @@ test("without pipelined writes a proposal waits for the leader's own write", asy
   await c.clock.until(() => applied, 2000, "the proposal to be applied");
   await proposed;
   assert.deepEqual(leader.machine.commands, ["a"]);
+});
+
+test("a write acknowledged by followers survives the leader's disk failing under it", async () => {
+  const { c, leader } = await started(true);
+  const disk = holdAppends(leader);
+  let fatal: Error | null = null;
+  leader.node.on("fatal", (error) => {
+    fatal = error;
+  });
+  let acknowledged = false;
+  const proposed = leader.node.propose(encode("a")).then(() => {
+    acknowledged = true;
+  });
+  await c.clock.until(() => acknowledged, 2000, "the followers to commit the proposal");
+  await proposed;
+  disk.fail(new Error("EIO: simulated write failure"));
+  await c.clock.until(() => fatal !== null, 1000, "the leader to stop on its failed write");
+  assert.equal(leader.node.status().state, "failed");
+  await c.clock.until(() => {
+    const next = c.leader();
+    return next !== null && next.id !== leader.id;
+  }, 5000, "another leader");
+  const next = c.leader() as MemberHandle;
+  await c.clock.until(() => next.machine.commands.includes("a"), 2000,
+    "the new leader to apply the acknowledged write");
+  let again = false;
+  const more = next.node.propose(encode("b")).then(() => {
+    again = true;
+  });
+  await c.clock.until(() => again, 2000, "a proposal to the new leader");
+  await more;
+  assert.deepEqual(next.machine.commands, ["a", "b"]);
 });
