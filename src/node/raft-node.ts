@@ -490,9 +490,10 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       await this.managedSnapshots().install(ready.snapshot);
       this.appliedIndex = ready.snapshot.index;
     }
-    // On the leader, committed entries (always durable here: the leader counts itself toward a
-    // quorum only for durable entries) are applied while this turn's entries are written; the
-    // overlap hint asks the log to write them off the main thread, so apply overlaps the disk.
+    // On the leader, committed entries (durable here: the writes handed off before this turn
+    // are done, and this turn's entries cannot be committed yet) are applied while this turn's
+    // entries are written; the overlap hint asks the log to write them off the main thread, so
+    // apply overlaps the disk.
     // A follower applies after its acknowledgements have gone out, so that applying never
     // delays the leader's commit.
     const durableIndex = durable.cache.lastIndex();
