@@ -154,9 +154,14 @@ export class RaftLog {
     }
   }
 
-  /** The entries to persist: everything not yet durable nor being written. */
-  entriesToPersist(): readonly Entry[] {
-    return this.handedOff === 0 ? this.unstable : this.unstable.slice(this.handedOff);
+  /** Whether any entry is neither durable nor being written. */
+  hasEntriesToPersist(): boolean {
+    return this.unstable.length > this.handedOff;
+  }
+
+  /** The entries to persist, a new array: everything not yet durable nor being written. */
+  entriesToPersist(): Entry[] {
+    return this.unstable.slice(this.handedOff);
   }
 
   /** The entries up to `index` went to storage; their write is under way, not yet durable. */

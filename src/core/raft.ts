@@ -447,7 +447,7 @@ export class Raft {
     return (
       this.outbox.length > 0 ||
       this.outboxAfterPersist.length > 0 ||
-      this.log.entriesToPersist().length > 0 ||
+      this.log.hasEntriesToPersist() ||
       this.log.hasEntriesToApply() ||
       this.log.pendingSnapshot !== null ||
       this.reads.hasOutput() ||
@@ -467,7 +467,7 @@ export class Raft {
     assert(this.outstanding === null, "ready() called twice without advance()");
     const hardState = this.hardState();
     const changed = !hardStateEqual(hardState, this.persistedHardState);
-    const entries = [...this.log.entriesToPersist()];
+    const entries = this.log.entriesToPersist();
     const voteChanged =
       hardState.term !== this.persistedHardState.term || hardState.vote !== this.persistedHardState.vote;
     const snapshot = this.log.pendingSnapshot;
