@@ -13,6 +13,8 @@ export interface ChaosClusterOptions {
   readonly flags?: readonly string[];
   readonly tickMs?: number;
   readonly electionTicks?: number;
+  /** The members' key-value state (`--state`): on disk in LMDB (the default) or in memory. */
+  readonly state?: "lmdb" | "memory";
 }
 
 const stopGraceMs = 10_000;
@@ -43,7 +45,7 @@ export class ChaosCluster {
       tickMs: o.tickMs ?? 50,
       electionTicks: o.electionTicks ?? 10,
       storage: "wal",
-      state: "lmdb",
+      state: o.state ?? "lmdb",
       // Snapshots far more often than the server's default (100,000 entries), so that a run
       // of a few minutes takes, streams and installs them under faults.
       flags: ["--snapshot-threshold", "5000", ...(o.flags ?? [])],

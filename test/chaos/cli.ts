@@ -1,7 +1,7 @@
 // The chaos command (CONTRACTS.md "Chaos"):
 //   npm run chaos -- --nodes K --seconds T --nemesis a,b,c --seed S [--out DIR]
 //     [--workload register|set] [--clients N] [--planted-bug stale-reads]
-//     [--torn-write append|cut] [--keep-data] [--scenario stale-read]
+//     [--torn-write append|cut] [--state lmdb|memory] [--keep-data] [--scenario stale-read]
 // Progress lines first; the last line is one JSON object; exit 1 when the history is not
 // linearizable or an acknowledged write was lost, 2 on bad arguments or a run that broke.
 
@@ -15,7 +15,7 @@ import type { WorkloadKind } from "./workload.js";
 
 const usage = `usage: npm run chaos -- --nodes K --seconds T --nemesis ${nemesisKinds.join(",")}
   --seed S [--out DIR] [--workload register|set] [--clients N] [--planted-bug stale-reads]
-  [--torn-write append|cut] [--keep-data] [--scenario stale-read]`;
+  [--torn-write append|cut] [--state lmdb|memory] [--keep-data] [--scenario stale-read]`;
 
 class UsageError extends Error {}
 
@@ -55,7 +55,8 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
       nodes: { type: "string" }, seconds: { type: "string" }, nemesis: { type: "string" },
       seed: { type: "string" }, out: { type: "string" }, workload: { type: "string" },
       clients: { type: "string" }, "planted-bug": { type: "string" },
-      "torn-write": { type: "string" }, "keep-data": { type: "boolean" },
+      "torn-write": { type: "string" }, state: { type: "string" },
+      "keep-data": { type: "boolean" },
       scenario: { type: "string" }, help: { type: "boolean" },
     },
     strict: true,
@@ -74,6 +75,7 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
       : oneOf<PlantedBug>(values["planted-bug"], "planted-bug", ["stale-reads"], "stale-reads"),
     clients: integer(values.clients, "clients", d.clients, 1),
     tornMode: oneOf<TearMode>(values["torn-write"], "torn-write", ["append", "cut"], "append"),
+    state: oneOf(values.state, "state", ["lmdb", "memory"] as const, d.state),
     keepData: values["keep-data"] === true,
   };
   const scenario = values.scenario === undefined

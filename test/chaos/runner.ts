@@ -27,6 +27,8 @@ export interface ChaosOptions {
   readonly plantedBug: PlantedBug | null;
   readonly clients: number;
   readonly tornMode: TearMode;
+  /** The members' key-value state: in LMDB (the server's default) or in memory. */
+  readonly state: "lmdb" | "memory";
   /** Keep the members' data directories even when the run passes. */
   readonly keepData: boolean;
   /** Wall-clock limit of the linearizability search (default 60 s). */
@@ -35,7 +37,8 @@ export interface ChaosOptions {
 
 export const defaultChaosOptions: ChaosOptions = {
   nodes: 3, seconds: 30, nemesis: ["kill", "pause", "partition"], seed: 1, out: null,
-  workload: "register", plantedBug: null, clients: 10, tornMode: "append", keepData: false,
+  workload: "register", plantedBug: null, clients: 10, tornMode: "append", state: "lmdb",
+  keepData: false,
 };
 
 /** The last line a run prints (CONTRACTS.md "Chaos"). */
@@ -80,10 +83,11 @@ export async function runChaos(o: ChaosOptions, log: Log): Promise<ChaosResult> 
   const dir = await outputDir(o.out);
   const dataRoot = join(dir, "data");
   log(`chaos: ${o.nodes} nodes, ${o.seconds} s, nemesis ${o.nemesis.join(",") || "none"}, ` +
-    `seed ${o.seed}, ${o.workload} workload, ${o.clients} clients` +
+    `seed ${o.seed}, ${o.workload} workload, ${o.clients} clients, state ${o.state}` +
     `${o.plantedBug === null ? "" : `, planted bug ${o.plantedBug}`}; results in ${dir}`);
   const env = await ChaosCluster.start({
     nodes: o.nodes, seed: o.seed, root: dataRoot, flags: plantedFlags(o.plantedBug),
+    state: o.state,
   });
   let played: { workload: Workload; nemesis: Nemesis };
   try {
