@@ -1,5 +1,6 @@
 // `npm run bench -- compare-etcd [--rounds 3] [--seconds 10] [--warmup 2] [--warmup-ops 10000]
-//   [--clients 1,16,64,256] [--cases put,get,mixed] [--target leader|all] [--out DIR]`:
+//   [--clients 1,16,64,256] [--cases put,get,mixed] [--memory-cases put] [--target leader|all]
+//   [--out DIR]`:
 // etcd 3.4 and raft-store side by side on this machine, one after the other (never at the
 // same time), each a fresh 3-member cluster on loopback with fsync on, driven by the same
 // client code (HTTP/JSON with keep-alive: etcd's /v3/kv/put and /v3/kv/range gateway, our
@@ -10,10 +11,13 @@
 // for its first thousands of requests (JIT, connections, first file growth): a fresh raft-store
 // cluster at 1 client took about 10 s (8,000 puts) to reach its steady rate, where 256 clients
 // get there in about 1 s; without the warm-up whichever API ran first on a cluster paid for it.
-// Prints one JSON line per case and system (raft-store lines carry the ratio to etcd in the
-// same round; every line carries `machine`, the shares of the machine's CPU time that were busy,
-// idle, in iowait and stolen by the hypervisor while it was measured), then a markdown table of
-// the median ratios, and writes it with an SVG chart.
+// Prints one JSON line per case and system, then a markdown table of the median ratios, and
+// writes it with an SVG chart:
+// - raft-store lines carry the ratio to etcd in the same round, and `state`, the key-value state
+//   machine: LMDB (the server's default) or, for the cases named by --memory-cases ("none" for
+//   none), also in memory (`--state memory`, a fresh cluster right after the LMDB one);
+// - every line carries `machine`, the shares of the machine's CPU time that were busy, idle, in
+//   iowait and stolen by the hypervisor while it was measured.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -26,7 +30,8 @@ import { EtcdCluster, ensureEtcd } from "./etcd-cluster.js";
 import { MachineMeter, type MachineShares } from "./process-cpu.js";
 import { parseOptions, printLine, round } from "./report.js";
 
-type System = "etcd" | "raft-store-http" | "raft-store-resp";
+type System = Row["system"];
+type State = "lmdb" | "memory";
 
 interface Setup {
   readonly seconds: number;
@@ -74,11 +79,13 @@ async function measureRaftStore(
   s: Setup,
   op: LoadOp,
   clients: number,
+  state: State,
 ): Promise<Map<System, Measured>> {
   const cluster = new ProcessCluster({
     size: 3,
     tickMs: 100,
     root: await mkdtemp(join(s.root, "raft-store-")),
+    state,
     flags: ["--log-level", "warn"],
   });
   await cluster.start();
@@ -88,7 +95,8 @@ async function measureRaftStore(
       const leader = await cluster.waitLeader();
       const ids = s.target === "all" ? [1, 2, 3] : [leader];
       const endpoints = ids.map((id) => (api === "http" ? cluster.http(id) : cluster.resp(id)));
-      out.set(`raft-store-${api}` as System, await load(s, api, endpoints, op, clients));
+      const system: System = `raft-store-${api}${state === "memory" ? "-memory" : ""}` as System;
+      out.set(system, await load(s, api, endpoints, op, clients));
     }
   } finally {
     await cluster.stop();
@@ -122,7 +130,8 @@ function line(
     seconds: round(r.seconds, 2),
     ratio: etcd === null ? null : round(r.opsPerSec / etcd.opsPerSec, 2),
     ratioTo: etcd === null ? null : "etcd",
-    api: system === "raft-store-resp" ? "resp" : "http",
+    api: system.startsWith("raft-store-resp") ? "resp" : "http",
+    state: system === "etcd" ? null : system.endsWith("-memory") ? "memory" : "lmdb",
     round: round_,
     first: etcdFirst ? "etcd" : "raft-store",
     machine: r.machine,
@@ -131,10 +140,17 @@ function line(
 
 export async function run(args: readonly string[]): Promise<void> {
   const o = parseOptions(args,
-    ["rounds", "seconds", "warmup", "warmup-ops", "clients", "cases", "target", "out"]);
+    ["rounds", "seconds", "warmup", "warmup-ops", "clients", "cases", "memory-cases", "target",
+      "out"]);
   const rounds = Number(o.get("rounds") ?? 3);
   const clientsList = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
   const cases = (o.get("cases") ?? "put,get,mixed").split(",") as LoadOp[];
+  const memoryCases = (o.get("memory-cases") ?? "put").split(",");
+  for (const c of memoryCases) {
+    if (c !== "none" && !cases.includes(c as LoadOp)) {
+      throw new Error(`--memory-cases "${c}": name cases of --cases (${cases.join(",")}) or none`);
+    }
+  }
   const log = (text: string): void => {
     process.stderr.write(`${text}\n`);
   };
@@ -161,7 +177,12 @@ export async function run(args: readonly string[]): Promise<void> {
           let etcd: Measured | null = null;
           let ours: Map<System, Measured> | null = null;
           if (etcdFirst) etcd = await measureEtcd(setup, op, clients);
-          ours = await measureRaftStore(setup, op, clients);
+          ours = await measureRaftStore(setup, op, clients, "lmdb");
+          if (memoryCases.includes(op)) {
+            for (const [system, result] of await measureRaftStore(setup, op, clients, "memory")) {
+              ours.set(system, result);
+            }
+          }
           if (!etcdFirst) etcd = await measureEtcd(setup, op, clients);
           if (etcd === null) throw new Error("unreachable: etcd not measured");
           line(op, clients, "etcd", etcd, null, r, etcdFirst);

@@ -7,7 +7,13 @@ export interface Row {
   readonly round: number;
   readonly op: LoadOp;
   readonly clients: number;
-  readonly system: "etcd" | "raft-store-http" | "raft-store-resp";
+  /** raft-store's rows with `-memory` ran with `--state memory`, the others on LMDB. */
+  readonly system:
+    | "etcd"
+    | "raft-store-http"
+    | "raft-store-resp"
+    | "raft-store-http-memory"
+    | "raft-store-resp-memory";
   readonly result: LoadResult;
 }
 
@@ -77,6 +83,28 @@ export function renderTable(rows: readonly Row[]): string {
         `${f0(r?.ops ?? NaN)} | ${f2(r?.p99 ?? NaN)} | ${f2(r?.ratio ?? NaN)} |`,
     );
   }
+  const memory = cases(rows).filter(([op, c]) => cell(rows, op, c, "raft-store-http-memory"));
+  if (memory.length > 0) {
+    out.push(
+      "",
+      "raft-store with its key-value state in memory (`--state memory`; the Raft log on disk as " +
+        "above):",
+      "",
+      "| case | clients | etcd ops/s | HTTP ops/s | HTTP p50 | HTTP p99 | HTTP ratio | RESP ops/s " +
+        "| RESP p99 | RESP ratio |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const [op, clients] of memory) {
+      const e = cell(rows, op, clients, "etcd");
+      const h = cell(rows, op, clients, "raft-store-http-memory");
+      const r = cell(rows, op, clients, "raft-store-resp-memory");
+      out.push(
+        `| ${op} | ${clients} | ${f0(e?.ops ?? NaN)} | ${f0(h?.ops ?? NaN)} | ` +
+          `${f2(h?.p50 ?? NaN)} | ${f2(h?.p99 ?? NaN)} | **${f2(h?.ratio ?? NaN)}** | ` +
+          `${f0(r?.ops ?? NaN)} | ${f2(r?.p99 ?? NaN)} | ${f2(r?.ratio ?? NaN)} |`,
+      );
+    }
+  }
   return out.join("\n");
 }
 
@@ -84,16 +112,19 @@ const colours: Record<Row["system"], string> = {
   etcd: "#7f8c8d",
   "raft-store-http": "#2e86de",
   "raft-store-resp": "#27ae60",
+  "raft-store-http-memory": "#8e44ad",
+  "raft-store-resp-memory": "#e67e22",
 };
 
 export function renderChart(rows: readonly Row[]): string {
   const groups = cases(rows);
-  const systems = Object.keys(colours) as Row["system"][];
+  const systems = (Object.keys(colours) as Row["system"][])
+    .filter((s) => rows.some((r) => r.system === s));
   const values = groups.map(([op, c]) => systems.map((s) => cell(rows, op, c, s)?.ops ?? 0));
   const max = Math.max(1, ...values.flat());
   const barW = 14;
   const groupW = barW * systems.length + 16;
-  const width = 80 + groups.length * groupW;
+  const width = Math.max(80 + groups.length * groupW, 80 + systems.length * 150);
   const height = 340;
   const plotH = 240;
   const y = (v: number): number => 40 + plotH - (v / max) * plotH;
