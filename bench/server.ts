@@ -10,16 +10,17 @@
 // the leader, each follower and the load generator over the counted run (from /proc), and
 // `machine`: the shares of the machine's CPU time that were busy, idle, in iowait and stolen by
 // the hypervisor over that run (from /proc/stat). With --profile, every member runs under
-// node --cpu-prof (profiles in DIR/n<id>/) and a summary of the leader's is printed on stderr
-// at the end. With --ab, the whole run is repeated on fresh clusters with the member flags A
-// and B (each after --member-flags) in turn, in the order A B B A for each of --pairs pairs (a
-// slow or fast spell of this shared machine then hits both alike); every line says which flags
-// it ran with (memberFlags).
+// node --cpu-prof (profiles in DIR/n<id>/, each with a flame graph beside it, flamegraph.ts) and
+// a summary of the leader's is printed on stderr at the end. With --ab, the whole run is
+// repeated on fresh clusters with the member flags A and B (each after --member-flags) in turn,
+// in the order A B B A for each of --pairs pairs (a slow or fast spell of this shared machine
+// then hits both alike); every line says which flags it ran with (memberFlags).
 
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type LoadApi, type LoadOp, runLoad } from "../src/cli/load.js";
 import { ProcessCluster } from "../test/support/process-cluster.js";
+import { writeFlameGraph } from "./flamegraph.js";
 import { summarizeProfile } from "./profile-summary.js";
 import { MachineMeter, ownCpuUs, processCpuUs } from "./process-cpu.js";
 import { parseOptions, printLine, round } from "./report.js";
@@ -166,6 +167,16 @@ export async function run(args: readonly string[]): Promise<void> {
       }
     } finally {
       await cluster.stop();
+    }
+    if (profile !== undefined) {
+      for (const member of readdirSync(profile).filter((d) => /^n\d+$/.test(d))) {
+        const dir = join(profile, member);
+        for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
+          const svg = join(dir, file.replace(/\.cpuprofile$/, ".svg"));
+          writeFlameGraph(join(dir, file), svg);
+          process.stderr.write(`flame graph: ${svg}\n`);
+        }
+      }
     }
     if (profile !== undefined && leader !== 0) {
       const dir = join(profile, `n${leader}`);
