@@ -6,8 +6,10 @@
 // missed writes while down catches up.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { HttpClient, keyPath } from "../../src/cli/http-client.js";
+import { test } from "node:test";
+import { type HttpClient, keyPath } from "../../src/cli/http-client.js";
+import { eventually } from "../support/eventually.js";
+import { HttpClients, clusterForFile } from "../support/http-clients.js";
 import { ProcessCluster } from "../support/process-cluster.js";
 
 const cluster = new ProcessCluster({
@@ -16,15 +18,10 @@ const cluster = new ProcessCluster({
   state: "memory",
   flags: ["--snapshot-threshold", "100"],
 });
-const clients = new Map<number, HttpClient>();
+const clients = new HttpClients(cluster);
 
 function client(id: number): HttpClient {
-  let c = clients.get(id);
-  if (c === undefined) {
-    c = new HttpClient(cluster.http(id));
-    clients.set(id, c);
-  }
-  return c;
+  return clients.of(id);
 }
 
 /** Puts `count` keys `${prefix}/${n}` through the leader, each acknowledged (200). */
@@ -45,39 +42,16 @@ async function localScan(id: number): Promise<string> {
 }
 
 async function restartAll(): Promise<void> {
-  for (const c of clients.values()) c.close();
-  clients.clear();
+  clients.closeAll();
   await Promise.all([1, 2, 3].map((id) => cluster.kill(id, "SIGKILL")));
   for (const id of [1, 2, 3]) cluster.launch(id);
   for (const id of [1, 2, 3]) await cluster.waitHttp(id);
 }
 
-async function eventually(what: string, probe: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + 20_000;
-  let last: unknown = null;
-  while (Date.now() < end) {
-    try {
-      if (await probe()) return;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}: ${String(last)}`);
-}
-
-before(async () => {
-  await cluster.start();
-  await cluster.waitLeader();
-});
-
-after(async () => {
-  for (const c of clients.values()) c.close();
-  await cluster.stop();
-});
+clusterForFile(cluster, clients);
 
 /** Snapshots member `id` stored (raft_store_snapshots_total{kind="stored"}). */
-async function snapshotsTaken(id: number): Promise<number> {
+async function snapshotsStored(id: number): Promise<number> {
   const text = (await client(id).request("GET", "/metrics")).body.toString();
   const match = /^raft_store_snapshots_total\{kind="stored"\} (\d+)$/m.exec(text);
   assert.ok(match !== null, `no snapshots stored in /metrics:\n${text}`);
@@ -88,7 +62,7 @@ test("acknowledged writes survive killing every server: rebuilt from snapshot, l
   // 250 writes with a snapshot every 100 entries: the state is a snapshot plus a log tail.
   await putAll("a", 250);
   const leader = await cluster.waitLeader();
-  assert.ok((await snapshotsTaken(leader)) >= 1, "the leader took no snapshot");
+  assert.ok((await snapshotsStored(leader)) >= 1, "the leader stored no snapshot");
   const before = await localScan(leader);
   await restartAll();
   const next = await cluster.waitLeader();
@@ -101,7 +75,7 @@ test("acknowledged writes survive killing every server: rebuilt from snapshot, l
       const now = await localScan(id);
       if (now !== before) throw new Error(`member ${id} holds ${now.slice(0, 600)}`);
       return true;
-    });
+    }, 20_000);
   }
   assert.equal((JSON.parse(before) as unknown[]).length, 250);
 });
@@ -109,13 +83,13 @@ test("acknowledged writes survive killing every server: rebuilt from snapshot, l
 test("a server down during writes catches up after its restart", async () => {
   const leader = await cluster.waitLeader();
   const down = [1, 2, 3].find((id) => id !== leader) ?? 1;
-  client(down).close();
-  clients.delete(down);
+  clients.drop(down);
   await cluster.kill(down, "SIGKILL");
   await putAll("b", 150);
   cluster.launch(down);
   await cluster.waitHttp(down);
   const expected = await localScan(await cluster.waitLeader());
-  await eventually(`member ${down} to catch up`, async () => (await localScan(down)) === expected);
+  await eventually(`member ${down} to catch up`,
+    async () => ((await localScan(down)) === expected ? true : null), 20_000);
   assert.equal((JSON.parse(expected) as unknown[]).length, 400);
 });

@@ -9,21 +9,18 @@ import { execFile } from "node:child_process";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { HttpClient, keyPath } from "../../src/cli/http-client.js";
 import type { ClusterView } from "../../src/server/api.js";
+import { eventually } from "../support/eventually.js";
+import { HttpClients, clusterForFile } from "../support/http-clients.js";
 import { ProcessCluster } from "../support/process-cluster.js";
 
 const cluster = new ProcessCluster({ size: 4, founders: 3, tickMs: 50 });
-const clients = new Map<number, HttpClient>();
+const clients = new HttpClients(cluster);
 
 function client(id: number): HttpClient {
-  let c = clients.get(id);
-  if (c === undefined) {
-    c = new HttpClient(cluster.http(id));
-    clients.set(id, c);
-  }
-  return c;
+  return clients.of(id);
 }
 
 async function leaderAndFollower(): Promise<{ leader: number; follower: number }> {
@@ -32,34 +29,7 @@ async function leaderAndFollower(): Promise<{ leader: number; follower: number }
   return { leader, follower };
 }
 
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | null>,
-  ms = 15_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown = null;
-  while (Date.now() < end) {
-    try {
-      const value = await probe();
-      if (value !== null) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}: ${String(last)}`);
-}
-
-before(async () => {
-  await cluster.start();
-  await cluster.waitLeader();
-});
-
-after(async () => {
-  for (const c of clients.values()) c.close();
-  await cluster.stop();
-});
+clusterForFile(cluster, clients);
 
 describe("key-value routes", () => {
   test("a put through a follower is readable from every member", async () => {
