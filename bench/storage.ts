@@ -10,8 +10,9 @@
 // so new segments are made from compacted ones (recycled-segments.ts). The plain "append" cases
 // start from an empty log, so every segment is new. One JSON line per case; append lines also
 // give this process's user and system CPU µs per batch, and `machine`: the shares of the
-// machine's CPU time that were busy, idle, in iowait and stolen by the hypervisor. Data goes to
-// a temporary directory that is removed afterwards.
+// machine's CPU time that were busy, idle, in iowait and stolen by the hypervisor. The WAL's
+// "wal-encode" and "wal-frame" lines give the CPU of its two per-batch encoding steps, with no
+// disk involved. Data goes to a temporary directory that is removed afterwards.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,7 +21,12 @@ import { type Entry, EntryType } from "../src/core/types.js";
 import { openStorage } from "../src/storage/open-storage.js";
 import { defaultSegmentBytes } from "../src/storage/options.js";
 import type { Storage } from "../src/storage/types.js";
-import { type WalWriteMode, walWriteModes } from "../src/storage/wal/wal-log-store.js";
+import { encodeRuns, frameRecords } from "../src/storage/wal/record.js";
+import {
+  type WalWriteMode,
+  defaultRecordBytesTarget,
+  walWriteModes,
+} from "../src/storage/wal/wal-log-store.js";
 import { type DiskLimits, measureDisk } from "./disk.js";
 import { MachineMeter } from "./process-cpu.js";
 import { type BenchLine, latency, parseOptions, printLine, round } from "./report.js";
@@ -141,6 +147,46 @@ function compactor(storage: Storage): () => Promise<void> {
   };
 }
 
+/**
+ * The WAL's own CPU for a batch of 256 entries, apart from any disk and from the store's
+ * bookkeeping: "wal-encode" copies the entries and their headers into one buffer (encodeRuns,
+ * when an append is accepted), "wal-frame" frames that into a record with its CRC32C
+ * (frameRecords, when the group is written). Each line gives user + system CPU µs per batch.
+ */
+function walCpuCases(store: Store, seconds: number): BenchLine[] {
+  const batch = 256;
+  const lines: BenchLine[] = [];
+  const steps = [
+    ["wal-encode", (batchOf: Entry[]) => encodeRuns(batchOf, defaultRecordBytesTarget)],
+    ["wal-frame", (batchOf: Entry[]) => {
+      frameRecords(encodeRuns(batchOf, defaultRecordBytesTarget), defaultRecordBytesTarget, 7);
+    }],
+  ] as const;
+  // The same entries every time: neither step keeps or changes them.
+  const entries = entriesFrom(1, batch);
+  for (const [name, step] of steps) {
+    // The frame case encodes too; its line is reported net of the encode case's cost.
+    const netOf = lines[0]?.cpuUsPerBatch;
+    for (let k = 0; k < 2000; k++) step(entries); // warm-up
+    const until = performance.now() + Math.max(1, seconds / 3) * 1000;
+    const before = process.cpuUsage();
+    const start = performance.now();
+    let batches = 0;
+    while (performance.now() < until) {
+      step(entries);
+      batches++;
+    }
+    const used = process.cpuUsage(before);
+    const elapsed = (performance.now() - start) / 1000;
+    const perBatch = (used.user + used.system) / batches;
+    const cpuUsPerBatch = round(typeof netOf === "number" ? perBatch - netOf : perBatch, 1);
+    lines.push({ ...base(store, name, batch), opsPerSec: round((batches * batch) / elapsed, 1),
+      mbPerSec: null, p50Ms: null, p99Ms: null, maxMs: null, seconds: round(elapsed),
+      ratio: null, ratioTo: null, cpuUsPerBatch });
+  }
+  return lines;
+}
+
 /** Fills a store with `count` entries (unsynced batches, one final sync). */
 async function fill(store: Store, dir: string, count: number): Promise<void> {
   const storage = await open(store, dir);
@@ -215,6 +261,7 @@ export async function run(args: readonly string[]): Promise<void> {
       if (kind === "wal") {
         const dir = join(root, `${kind}-append-compacted`);
         printLine(await appendCase(store, dir, 256, 1, seconds, disk, true));
+        walCpuCases(store, seconds).forEach(printLine);
       }
       for (const line of await openAndReadCases(store, join(root, `${kind}-open`), openEntries)) {
         printLine(line);

@@ -101,7 +101,7 @@ interface Segment extends SegmentInfo {
 
 /** Sealed segments keep a read handle open; past this many, they are closed and reopened lazily. */
 const handlesMax = 16;
-const defaultRecordBytesTarget = 1024 * 1024;
+export const defaultRecordBytesTarget = 1024 * 1024;
 /** One group commit writes at most this much (it always takes at least one append). */
 const groupBytesMax = 16 * 1024 * 1024;
 /** Appends accepted but not written yet; past this, append() waits (backpressure). */
