@@ -6,18 +6,11 @@
 // `node dist/bench/flamegraph.js <file.cpuprofile> [out.svg]` (default: beside the profile),
 // and the server benchmark's --profile writes one per member.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { type CpuProfile, frameName, readProfile, sampledStacks } from "./cpu-profile.js";
 
-export interface CpuProfile {
-  readonly nodes: readonly {
-    readonly id: number;
-    readonly callFrame: { readonly functionName: string; readonly url: string;
-      readonly lineNumber: number };
-    readonly children?: readonly number[];
-  }[];
-  readonly samples: readonly number[];
-}
+export type { CpuProfile };
 
 /** A call path with the samples spent in it (`total`) and in it alone (`self`). */
 interface Frame {
@@ -39,24 +32,10 @@ function frameOf(name: string, url: string): Frame {
 
 /** Merges the profile's nodes into a tree of call paths, without idle samples. */
 function buildTree(profile: CpuProfile): { root: Frame; idle: number; total: number } {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const counts = new Map<number, number>();
-  for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
   const root = frameOf("all", "");
   let idle = 0;
-  for (const [id, count] of counts) {
-    const path: { name: string; url: string }[] = [];
-    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const node = byId.get(at);
-      if (node === undefined) break;
-      const { functionName, url, lineNumber } = node.callFrame;
-      const file = url.split("/").pop() ?? "";
-      const name = `${functionName === "" ? "(anonymous)" : functionName}` +
-        `${file === "" ? "" : ` ${file}:${lineNumber + 1}`}`;
-      if (!idleNames.has(functionName)) path.push({ name, url });
-    }
+  for (const { stack, count } of sampledStacks(profile)) {
+    const path = stack.filter((node) => !idleNames.has(node.callFrame.functionName));
     if (path.length === 0) {
       idle += count;
       continue;
@@ -64,10 +43,11 @@ function buildTree(profile: CpuProfile): { root: Frame; idle: number; total: num
     root.total += count;
     let frame = root;
     for (let k = path.length - 1; k >= 0; k--) {
-      const { name, url } = path[k] as { name: string; url: string };
+      const node = path[k] as (typeof path)[number];
+      const name = frameName(node);
       let child = frame.children.get(name);
       if (child === undefined) {
-        child = frameOf(name, url);
+        child = frameOf(name, node.callFrame.url);
         frame.children.set(name, child);
       }
       child.total += count;
@@ -144,8 +124,7 @@ export function renderFlameGraph(profile: CpuProfile, title: string): string {
 
 /** Writes the flame graph of the profile at `path` to `out`. */
 export function writeFlameGraph(path: string, out: string): void {
-  const profile = JSON.parse(readFileSync(path, "utf8")) as CpuProfile;
-  writeFileSync(out, renderFlameGraph(profile, path.split("/").pop() ?? path));
+  writeFileSync(out, renderFlameGraph(readProfile(path), path.split("/").pop() ?? path));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

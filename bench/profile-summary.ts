@@ -3,43 +3,19 @@
 // show them. `node dist/bench/profile-summary.js <file.cpuprofile> [rows]`, or from the server
 // benchmark's --profile.
 
-import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
-  readonly children?: readonly number[];
-}
-
-interface Profile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-}
-
-function frameName(node: ProfileNode): string {
-  const { functionName, url, lineNumber } = node.callFrame;
-  return `${functionName === "" ? "(anonymous)" : functionName} ${url.split("/").pop() ?? ""}:${lineNumber + 1}`;
-}
+import { frameName, readProfile, sampledStacks } from "./cpu-profile.js";
 
 export function summarizeProfile(path: string, rows = 30): string {
-  const profile = JSON.parse(readFileSync(path, "utf8")) as Profile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const counts = new Map<number, number>();
-  for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const profile = readProfile(path);
   const total = profile.samples.length;
   const inclusive = new Map<string, number>();
   const self = new Map<string, number>();
-  for (const [id, count] of counts) {
-    const leaf = byId.get(id);
-    if (leaf === undefined) continue;
-    self.set(frameName(leaf), (self.get(frameName(leaf)) ?? 0) + count);
+  for (const { stack, count } of sampledStacks(profile)) {
+    const leaf = frameName(stack[0] as (typeof stack)[number]);
+    self.set(leaf, (self.get(leaf) ?? 0) + count);
     const seen = new Set<string>();
-    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const node = byId.get(at);
-      if (node === undefined) break;
+    for (const node of stack) {
       const name = frameName(node);
       if (seen.has(name)) continue;
       seen.add(name);

@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import net from "node:net";
 import { after, before, test } from "node:test";
 import { Redis } from "ioredis";
+import { eventually } from "../support/eventually.js";
 import { ProcessCluster } from "../support/process-cluster.js";
 
 const cluster = new ProcessCluster({ size: 3, tickMs: 50 });
@@ -134,13 +135,8 @@ test("RAFT.NODE ADD and REMOVE change the membership through a follower; RAFT.LE
   // The change is answered once applied on the leader; `other`, a follower, may learn of it a
   // moment later (a quorum without it already committed it).
   const members = async (): Promise<string> => JSON.stringify(await other.call("RAFT.INFO"));
-  const until = async (holds: (text: string) => boolean, what: string): Promise<void> => {
-    const end = Date.now() + 5000;
-    while (!holds(await members())) {
-      if (Date.now() > end) assert.fail(`${what}: ${await members()}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
+  const until = (holds: (text: string) => boolean, what: string): Promise<true> =>
+    eventually(what, async () => (holds(await members()) ? true : null), 5000);
   await until((text) => /"9"/.test(text), "the learner listed");
   assert.equal(await follower.set("during-learner", "ok"), "OK");
   assert.equal(await other.call("RAFT.NODE", "REMOVE", "9"), "OK");
