@@ -22,6 +22,18 @@ export interface BenchLine {
   readonly [extra: string]: unknown;
 }
 
+/**
+ * Default uncounted warm-up, in seconds, before a server or compare-etcd case is measured (each
+ * case runs on fresh processes). A fresh Node.js process keeps compiling its hot functions with
+ * V8's optimizing compiler on background threads long after its first requests: under 256-client
+ * puts each member spent about 10% of a core on it in its first 10 s and under 2% after 25 s
+ * (V8's --log-function-events). On 2 cores shared by three members and the load generator, that
+ * compiling takes CPU from the requests: with a 2 s warm-up a run measured partly the JIT's
+ * warm-up rather than the steady state a long-running server is in
+ * (`bench/results/server-warmup-ab-2026-11-27.jsonl`).
+ */
+export const defaultWarmupSeconds = 20;
+
 export function printLine(line: BenchLine): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }

@@ -1,12 +1,12 @@
 // `npm run bench -- server [--api http|resp|both] [--clients 1,16,64,256] [--seconds 10]
-//   [--warmup 2] [--warmup-ops 10000] [--cases put,get] [--target leader|all] [--storage wal]
+//   [--warmup 20] [--warmup-ops 10000] [--cases put,get] [--target leader|all] [--storage wal]
 //   [--state lmdb] [--profile DIR] [--member-flags "--wal-preallocate off ..."]
 //   [--ab "<member flags A>|<member flags B>" [--pairs 4]]`:
 // raft-store as users run it: a 3-process cluster on loopback (fsync on), driven through its
 // HTTP or RESP API by concurrent clients each with one request outstanding, 256-byte puts and
 // linearizable gets, each case after a warm-up of the same load that is not counted (at least
 // `warmup` seconds and `warmup-ops` operations, within 30 s: a fresh cluster is slower at
-// first). One JSON line per case (CONTRACTS.md), with `cpuUsPerOp`: the CPU µs per operation of
+// first, see defaultWarmupSeconds in report.ts). One JSON line per case (CONTRACTS.md), with `cpuUsPerOp`: the CPU µs per operation of
 // the leader, each follower and the load generator over the counted run (from /proc), and
 // `machine`: the shares of the machine's CPU time that were busy, idle, in iowait and stolen by
 // the hypervisor over that run (from /proc/stat). With --profile, every member runs under
@@ -23,7 +23,7 @@ import { ProcessCluster } from "../test/support/process-cluster.js";
 import { writeFlameGraph } from "./flamegraph.js";
 import { summarizeProfile } from "./profile-summary.js";
 import { MachineMeter, ownCpuUs, processCpuUs } from "./process-cpu.js";
-import { parseOptions, printLine, round } from "./report.js";
+import { defaultWarmupSeconds, parseOptions, printLine, round } from "./report.js";
 
 /**
  * CPU µs per operation of the leader, each follower and the load generator (this process) over
@@ -84,7 +84,7 @@ export async function run(args: readonly string[]): Promise<void> {
     .flatMap((a) => (a === "both" ? ["http", "resp"] : [a])) as LoadApi[];
   const clients = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
   const seconds = Number(o.get("seconds") ?? 10);
-  const warmup = Number(o.get("warmup") ?? 2);
+  const warmup = Number(o.get("warmup") ?? defaultWarmupSeconds);
   const warmupOps = Number(o.get("warmup-ops") ?? 10_000);
   const cases = (o.get("cases") ?? "put,get").split(",") as LoadOp[];
   const target = o.get("target") ?? "leader";
@@ -161,6 +161,7 @@ export async function run(args: readonly string[]): Promise<void> {
               cpuUsPerOp,
               machine: shares,
               memberFlags: memberFlags === "" ? null : memberFlags,
+              warmupSeconds: warmup,
             });
           }
         }
