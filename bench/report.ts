@@ -29,8 +29,8 @@ export interface BenchLine {
  * puts each member spent about 10% of a core on it in its first 10 s and under 2% after 25 s
  * (V8's --log-function-events). On 2 cores shared by three members and the load generator, that
  * compiling takes CPU from the requests: with a 2 s warm-up a run measured partly the JIT's
- * warm-up rather than the steady state a long-running server is in
- * (`bench/results/server-warmup-ab-2026-11-27.jsonl`).
+ * warm-up rather than the steady state a long-running server is in. Two sets of 4 A/B pairs of
+ * server runs, 2 s against 20 s, are in `bench/results/server-warmup-ab-2026-11-27-{a,b}.jsonl`.
  */
 export const defaultWarmupSeconds = 20;
 

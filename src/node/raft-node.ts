@@ -66,6 +66,8 @@ type MembershipEvents = ReturnType<PeerDirectory["follow"]>;
 interface QueuedWrite {
   hardState: HardState | null;
   readonly entries: Entry[];
+  /** Whether the leader has other work while this is written (see handOffWrite). */
+  overlap: boolean;
 }
 
 
@@ -102,6 +104,8 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   /** The leader's handed-off writes: the one under way (null: none), those waiting for it. */
   private writing: Promise<void> | null = null;
   private writeQueue: QueuedWrite | null = null;
+  /** Entries per handed-off write, a moving average (1: one request at a time). */
+  private writeEntriesAverage = 1;
   /** The last entry of each handed-off write now durable: the core hears of it next turn. */
   private persistedQueue: Entry[] = [];
 
@@ -463,7 +467,16 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     if (later) {
       // The write goes on behind this turn; the committed entries are durable on a quorum
       // (the followers' alone, perhaps), so they are applied now, from memory.
-      this.handOffWrite(ready.hardState, ready.entries);
+      // Overlap (the log writes off the main thread) unless the leader serves one request at
+      // a time: a lone proposal (one client) waits for this write either way, and an inline
+      // write saves the hand-off to a pool thread and back (see WalOptions.writeMode). With
+      // concurrent clients a single-entry write is often just the first of a burst, whose rest
+      // must not wait behind a blocked event loop: so any recent write of several entries, any
+      // entry to apply or other proposal waiting, keeps the writes off the main thread.
+      this.writeEntriesAverage += (ready.entries.length - this.writeEntriesAverage) / 8;
+      const overlap = ready.committed.length > 0 || ready.entries.length > 1 ||
+        this.proposals.size > 1 || this.writeEntriesAverage > 1.25;
+      this.handOffWrite(ready.hardState, ready.entries, overlap);
       await this.applyAll(ready.committed);
       membership = this.afterWrite(raft, ready);
     } else {
@@ -528,14 +541,17 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
    * Queues a leader's write behind those under way (Raft.mayPersistLater): writes run one at a
    * time, in order, each covering everything queued while the one before it ran.
    */
-  private handOffWrite(hardState: HardState | null, entries: readonly Entry[]): void {
+  private handOffWrite(hardState: HardState | null, entries: readonly Entry[],
+    overlap: boolean): void {
     if (hardState === null && entries.length === 0) return;
     const queued = this.writeQueue;
     if (queued === null) {
-      this.writeQueue = { hardState, entries: [...entries] };
+      this.writeQueue = { hardState, entries: [...entries], overlap };
     } else {
+      // Turns that queued behind a write under way: the leader was busy, so keep it busy.
       if (hardState !== null) queued.hardState = hardState;
       for (const entry of entries) queued.entries.push(entry);
+      queued.overlap = true;
     }
     if (this.writing === null) {
       const writing = this.runWrites();
@@ -553,8 +569,7 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
         const next = this.writeQueue;
         if (next === null) break;
         this.writeQueue = null;
-        // Overlap: the turns go on while it is written, so it leaves the main thread.
-        await durable.save(next.hardState, next.entries, true);
+        await durable.save(next.hardState, next.entries, next.overlap);
         const last = next.entries[next.entries.length - 1];
         if (last !== undefined) {
           this.persistedQueue.push(last);

@@ -132,3 +132,34 @@ test("a write acknowledged by followers survives the leader's disk failing under
   await more;
   assert.deepEqual(next.machine.commands, ["a", "b"]);
 });
+
+test("a leader serving one request at a time writes inline; concurrent proposals overlap", async () => {
+  const { c, leader } = await started(true);
+  // The overlap hint of every leader append that holds a command (not the no-op).
+  const hints: boolean[] = [];
+  const log = leader.storage.log;
+  const append = log.append.bind(log);
+  log.append = (entries: readonly Entry[], options: AppendOptions): Promise<void> => {
+    if (entries.some((e) => e.data.length > 0)) hints.push(options.overlap === true);
+    return append(entries, options);
+  };
+  for (const command of ["a", "b", "c"]) {
+    let done = false;
+    const proposed = leader.node.propose(encode(command)).then(() => {
+      done = true;
+    });
+    await c.clock.until(() => done, 2000, `proposal ${command} to be applied`);
+    await proposed;
+  }
+  assert.deepEqual(hints, [false, false, false], "one proposal at a time: nothing to overlap");
+  hints.length = 0;
+  const burst = ["d", "e", "f", "g"].map((command) => leader.node.propose(encode(command)));
+  let settled = false;
+  const all = Promise.all(burst).then(() => {
+    settled = true;
+  });
+  await c.clock.until(() => settled, 2000, "the burst to be applied");
+  await all;
+  assert.ok(hints.length > 0 && hints.every((h) => h), `burst hints ${hints.join(",")}`);
+  assert.deepEqual(leader.machine.commands, ["a", "b", "c", "d", "e", "f", "g"]);
+});
