@@ -6,8 +6,9 @@
 // HTTP or RESP API by concurrent clients each with one request outstanding, 256-byte puts and
 // linearizable gets, each case after a warm-up of the same load that is not counted (at least
 // `warmup` seconds and `warmup-ops` operations, within 30 s: a fresh cluster is slower at
-// first, see defaultWarmupSeconds in report.ts). One JSON line per case (CONTRACTS.md), with `cpuUsPerOp`: the CPU µs per operation of
-// the leader, each follower and the load generator over the counted run (from /proc), and
+// first, see defaultWarmupSeconds in report.ts). One JSON line per case (CONTRACTS.md), with
+// `warmupSeconds` and `cpuUsPerOp`: the CPU µs per operation of the leader, each follower and
+// the load generator over the counted run (from /proc), and
 // `machine`: the shares of the machine's CPU time that were busy, idle, in iowait and stolen by
 // the hypervisor over that run (from /proc/stat). With --profile, every member runs under
 // node --cpu-prof (profiles in DIR/n<id>/, each with a flame graph beside it, flamegraph.ts) and

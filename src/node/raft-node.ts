@@ -471,9 +471,12 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
       // a time: a lone proposal (one client) waits for this write either way, and an inline
       // write saves the hand-off to a pool thread and back (see WalOptions.writeMode). With
       // concurrent clients a single-entry write is often just the first of a burst, whose rest
-      // must not wait behind a blocked event loop: so any recent write of several entries, any
-      // entry to apply or other proposal waiting, keeps the writes off the main thread.
-      this.writeEntriesAverage += (ready.entries.length - this.writeEntriesAverage) / 8;
+      // must not wait behind a blocked event loop: so entries to apply, other proposals
+      // waiting, or writes of several entries (this one, or recent ones on average) keep the
+      // write off the main thread.
+      if (ready.entries.length > 0) {
+        this.writeEntriesAverage += (ready.entries.length - this.writeEntriesAverage) / 8;
+      }
       const overlap = ready.committed.length > 0 || ready.entries.length > 1 ||
         this.proposals.size > 1 || this.writeEntriesAverage > 1.25;
       this.handOffWrite(ready.hardState, ready.entries, overlap);

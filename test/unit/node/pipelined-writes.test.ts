@@ -133,7 +133,7 @@ test("a write acknowledged by followers survives the leader's disk failing under
   assert.deepEqual(next.machine.commands, ["a", "b"]);
 });
 
-test("a leader serving one request at a time writes inline; concurrent proposals overlap", async () => {
+test("a leader serving one request at a time writes inline; a burst overlaps", async () => {
   const { c, leader } = await started(true);
   // The overlap hint of every leader append that holds a command (not the no-op).
   const hints: boolean[] = [];
