@@ -1,6 +1,7 @@
 // `npm run bench -- server [--api http|resp|both] [--clients 1,16,64,256] [--seconds 10]
 //   [--warmup 20] [--warmup-ops 10000] [--cases put,get] [--target leader|all] [--storage wal]
 //   [--state lmdb] [--profile DIR] [--member-flags "--wal-preallocate off ..."]
+//   [--node-args "--log-function-events --logfile=/tmp/v8-{id}.log"]
 //   [--ab "<member flags A>|<member flags B>" [--pairs 4]]`:
 // raft-store as users run it: a 3-process cluster on loopback (fsync on), driven through its
 // HTTP or RESP API by concurrent clients each with one request outstanding, 256-byte puts and
@@ -77,6 +78,7 @@ export async function run(args: readonly string[]): Promise<void> {
     "tick-ms",
     "profile",
     "member-flags",
+    "node-args",
     "ab",
     "pairs",
   ]);
@@ -115,9 +117,11 @@ export async function run(args: readonly string[]): Promise<void> {
       state: o.get("state") ?? "lmdb",
       // Extra `serve` flags for every member, for A/B runs of a setting.
       flags: ["--log-level", "warn", ...memberFlags.split(" ").filter(Boolean)],
-      ...(profile === undefined
-        ? {}
-        : { nodeArgs: (id: number) => ["--cpu-prof", "--cpu-prof-dir", join(profile, `n${id}`)] }),
+      nodeArgs: (id: number) => [
+        ...(profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", join(profile, `n${id}`)]),
+        // Node.js flags for every member; "{id}" becomes the member's id (e.g. in a log path).
+        ...(o.get("node-args") ?? "").replace(/\{id\}/g, String(id)).split(" ").filter(Boolean),
+      ],
     });
     await cluster.start();
     let leader = 0;
