@@ -1,7 +1,10 @@
 // Reading a V8 .cpuprofile (node --cpu-prof), shared by the profile summary and the flame graph:
-// the profile's shape, a frame's display name, and the sampled call stacks.
+// the profile's shape, a frame's display name, the sampled call stacks, the profiles a directory
+// holds, and the command line both tools share.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 export interface ProfileNode {
   readonly id: number;
@@ -44,4 +47,25 @@ export function sampledStacks(profile: CpuProfile): { stack: ProfileNode[]; coun
     if (stack.length > 0) stacks.push({ stack, count });
   }
   return stacks;
+}
+
+/** The .cpuprofile files in `dir`, as paths. */
+export function profilesIn(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(dir, f));
+}
+
+/**
+ * When the module at `moduleUrl` is the script node was started with: runs `main` with the
+ * profile file and the optional second argument, or prints `usage` and exits with 2.
+ */
+export function runProfileCli(moduleUrl: string, usage: string,
+  main: (file: string, extra: string | undefined) => void): void {
+  if (moduleUrl !== pathToFileURL(process.argv[1] ?? "").href) return;
+  const [file, extra] = process.argv.slice(2);
+  if (file === undefined) {
+    process.stderr.write(`usage: ${usage}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  main(file, extra);
 }

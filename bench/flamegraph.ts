@@ -7,8 +7,13 @@
 // and the server benchmark's --profile writes one per member.
 
 import { writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
-import { type CpuProfile, frameName, readProfile, sampledStacks } from "./cpu-profile.js";
+import {
+  type CpuProfile,
+  frameName,
+  readProfile,
+  runProfileCli,
+  sampledStacks,
+} from "./cpu-profile.js";
 
 export type { CpuProfile };
 
@@ -127,14 +132,9 @@ export function writeFlameGraph(path: string, out: string): void {
   writeFileSync(out, renderFlameGraph(readProfile(path), path.split("/").pop() ?? path));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const [file, out] = process.argv.slice(2);
-  if (file === undefined) {
-    process.stderr.write("usage: node dist/bench/flamegraph.js <file.cpuprofile> [out.svg]\n");
-    process.exitCode = 2;
-  } else {
+runProfileCli(import.meta.url, "node dist/bench/flamegraph.js <file.cpuprofile> [out.svg]",
+  (file, out) => {
     const target = out ?? file.replace(/\.cpuprofile$/, "") + ".svg";
     writeFlameGraph(file, target);
     process.stdout.write(`written: ${target}\n`);
-  }
-}
+  });

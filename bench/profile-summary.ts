@@ -3,8 +3,7 @@
 // show them. `node dist/bench/profile-summary.js <file.cpuprofile> [rows]`, or from the server
 // benchmark's --profile.
 
-import { pathToFileURL } from "node:url";
-import { frameName, readProfile, sampledStacks } from "./cpu-profile.js";
+import { frameName, readProfile, runProfileCli, sampledStacks } from "./cpu-profile.js";
 
 export function summarizeProfile(path: string, rows = 30): string {
   const profile = readProfile(path);
@@ -31,12 +30,5 @@ export function summarizeProfile(path: string, rows = 30): string {
   return lines.join("\n");
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const [file, rows] = process.argv.slice(2);
-  if (file === undefined) {
-    process.stderr.write("usage: node dist/bench/profile-summary.js <file.cpuprofile> [rows]\n");
-    process.exitCode = 2;
-  } else {
-    process.stdout.write(`${summarizeProfile(file, Number(rows ?? 30))}\n`);
-  }
-}
+runProfileCli(import.meta.url, "node dist/bench/profile-summary.js <file.cpuprofile> [rows]",
+  (file, rows) => process.stdout.write(`${summarizeProfile(file, Number(rows ?? 30))}\n`));

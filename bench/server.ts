@@ -22,6 +22,7 @@ import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type LoadApi, type LoadOp, runLoad } from "../src/cli/load.js";
 import { ProcessCluster } from "../test/support/process-cluster.js";
+import { profilesIn } from "./cpu-profile.js";
 import { writeFlameGraph } from "./flamegraph.js";
 import { summarizeProfile } from "./profile-summary.js";
 import { MachineMeter, ownCpuUs, processCpuUs } from "./process-cpu.js";
@@ -176,19 +177,17 @@ export async function run(args: readonly string[]): Promise<void> {
     }
     if (profile !== undefined) {
       for (const member of readdirSync(profile).filter((d) => /^n\d+$/.test(d))) {
-        const dir = join(profile, member);
-        for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
-          const svg = join(dir, file.replace(/\.cpuprofile$/, ".svg"));
-          writeFlameGraph(join(dir, file), svg);
+        for (const file of profilesIn(join(profile, member))) {
+          const svg = file.replace(/\.cpuprofile$/, ".svg");
+          writeFlameGraph(file, svg);
           process.stderr.write(`flame graph: ${svg}\n`);
         }
       }
-    }
-    if (profile !== undefined && leader !== 0) {
-      const dir = join(profile, `n${leader}`);
-      for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
-        const summary = summarizeProfile(join(dir, file), 40);
-        process.stderr.write(`leader (member ${leader}) profile:\n${summary}\n`);
+      if (leader !== 0) {
+        for (const file of profilesIn(join(profile, `n${leader}`))) {
+          const summary = summarizeProfile(file, 40);
+          process.stderr.write(`leader (member ${leader}) profile:\n${summary}\n`);
+        }
       }
     }
   }
