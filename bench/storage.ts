@@ -5,9 +5,10 @@
 // and 16), the time to open a store of N entries (default 1,000,000), and the sequential
 // read-back of that store; plus the disk's own limits, as ratios. The WAL runs as the server
 // runs it by default (write mode auto, preallocated segments); its lines name the setting. For
-// the WAL, case "append-compacted" repeats batch 256 in the steady state of a Raft log: the log
-// is compacted behind the appends (a segment's worth kept), as a node does after its snapshots,
-// so new segments are made from compacted ones (recycled-segments.ts). The plain "append" cases
+// the WAL, case "append-compacted" repeats batch 256 (one append in flight, then 4 and 16) in
+// the steady state of a Raft log: the log is compacted behind the appends (a segment's worth
+// kept), as a node does after its snapshots, so new segments are made from compacted ones
+// (recycled-segments.ts). The plain "append" cases
 // start from an empty log, so every segment is new. One JSON line per case; append lines also
 // give this process's user and system CPU µs per batch, and `machine`: the shares of the
 // machine's CPU time that were busy, idle, in iowait and stolen by the hypervisor. The WAL's
@@ -139,11 +140,17 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
  * segments' worth of entries, everything but the last segment's worth goes.
  */
 function compactor(storage: Storage): () => Promise<void> {
+  let compacting = false; // concurrent appenders: one of them compacts at a time
   return async () => {
     const { log } = storage;
     const last = log.lastIndex();
-    if (last - log.firstIndex() + 1 < 2 * entriesPerSegment) return;
-    await log.truncatePrefix(last - entriesPerSegment, 1);
+    if (compacting || last - log.firstIndex() + 1 < 2 * entriesPerSegment) return;
+    compacting = true;
+    try {
+      await log.truncatePrefix(last - entriesPerSegment, 1);
+    } finally {
+      compacting = false;
+    }
   };
 }
 
@@ -259,8 +266,12 @@ export async function run(args: readonly string[]): Promise<void> {
         printLine(await appendCase(store, dir, batch, clients, seconds, disk));
       }
       if (kind === "wal") {
-        const dir = join(root, `${kind}-append-compacted`);
-        printLine(await appendCase(store, dir, 256, 1, seconds, disk, true));
+        // The steady state of a Raft node's log: one append in flight, then as many as a
+        // pipelining leader keeps in flight (one group commit covers several).
+        for (const clients of [1, ...concurrentCases.map(([, c]) => c)]) {
+          const dir = join(root, `${kind}-append-compacted-${clients}`);
+          printLine(await appendCase(store, dir, 256, clients, seconds, disk, true));
+        }
         walCpuCases(store, seconds).forEach(printLine);
       }
       for (const line of await openAndReadCases(store, join(root, `${kind}-open`), openEntries)) {
