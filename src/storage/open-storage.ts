@@ -31,6 +31,8 @@ export type StorageOptions =
     readonly writeMode?: WalWriteMode;
     /** Keep the next segment zero-filled ahead of need (default true): WalOptions.preallocate. */
     readonly preallocate?: boolean;
+    /** Bytes read at a time while opening (default 8 MiB): WalOptions.scanWindowBytes. */
+    readonly scanWindowBytes?: number;
   }
   | { readonly kind: "lmdb" | "level"; readonly dir: string; readonly entryBytesMax?: number };
 
@@ -56,6 +58,9 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
       segmentBytes: options.segmentBytes ?? defaultSegmentBytes,
       ...(options.writeMode === undefined ? {} : { writeMode: options.writeMode }),
       ...(options.preallocate === undefined ? {} : { preallocate: options.preallocate }),
+      ...(options.scanWindowBytes === undefined
+        ? {}
+        : { scanWindowBytes: options.scanWindowBytes }),
     });
   } else {
     storage = await openEngineStorage(options.kind, options.dir, entryBytesMax, snapshots);

@@ -52,7 +52,12 @@ import {
   recordLimits,
 } from "./record.js";
 import { RecycledSegments } from "./recycled-segments.js";
-import { type SegmentInfo, recoverWal } from "./recovery.js";
+import {
+  type SegmentInfo,
+  minScanWindowBytes,
+  recoverWal,
+  scanWindowBytes,
+} from "./recovery.js";
 import { encodeSegmentHeader, newSalt, segmentHeaderBytes, segmentName } from "./segment.js";
 import { SpareSegment } from "./spare-segment.js";
 import { readSegmentRange, stopWithin } from "./wal-reader.js";
@@ -82,6 +87,11 @@ export interface WalOptions {
    * it gains nothing.
    */
   readonly preallocate?: boolean;
+  /**
+   * Bytes read at a time while opening, when every record is checked (default 8 MiB,
+   * recovery.ts); a record longer than this is read whole. At least 56.
+   */
+  readonly scanWindowBytes?: number;
 }
 
 export type WalWriteMode = "thread" | "inline" | "auto";
@@ -154,8 +164,12 @@ export class WalLogStore implements LogStore {
       throw new ConfigError(`recordBytesTarget ${target} outside ${recordHeaderBytes}..2^31`);
     }
     await ensureDirectory(options.dir);
+    const window = options.scanWindowBytes ?? scanWindowBytes;
+    if (!(Number.isSafeInteger(window) && window >= minScanWindowBytes && window <= 2 ** 31)) {
+      throw new ConfigError(`scanWindowBytes ${window} outside ${minScanWindowBytes}..2^31`);
+    }
     const limits = recordLimits(options.entryBytesMax, target);
-    const recovered = await recoverWal(options.dir, limits);
+    const recovered = await recoverWal(options.dir, limits, window);
     const segments = recovered.segments.map((info) => ({ ...info, handle: null,
       staleTail: false }));
     const preallocate = options.preallocate !== false;
