@@ -8,12 +8,12 @@
 // the WAL, case "append-compacted" repeats batch 256 (one append in flight, then 4 and 16) in
 // the steady state of a Raft log: the log is compacted behind the appends (a segment's worth
 // kept), as a node does after its snapshots, so new segments are made from compacted ones
-// (recycled-segments.ts). The plain "append" cases
-// start from an empty log, so every segment is new. One JSON line per case; append lines also
-// give this process's user and system CPU µs per batch, and `machine`: the shares of the
-// machine's CPU time that were busy, idle, in iowait and stolen by the hypervisor. The WAL's
-// "wal-encode" and "wal-frame" lines give the CPU of its two per-batch encoding steps, with no
-// disk involved. Data goes to a temporary directory that is removed afterwards.
+// (recycled-segments.ts). The plain "append" cases start from an empty log, so every segment is
+// new. One JSON line per case; append lines also give this process's user and system CPU µs per
+// batch, and `machine`: the shares of the machine's CPU time that were busy, idle, in iowait and
+// stolen by the hypervisor. The WAL's "wal-encode" and "wal-frame" lines give the CPU of its two
+// per-batch encoding steps, with no disk involved. Data goes to a temporary directory that is
+// removed afterwards.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

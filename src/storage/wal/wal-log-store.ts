@@ -163,11 +163,11 @@ export class WalLogStore implements LogStore {
     if (!(target >= recordHeaderBytes && target <= 2 ** 31)) {
       throw new ConfigError(`recordBytesTarget ${target} outside ${recordHeaderBytes}..2^31`);
     }
-    await ensureDirectory(options.dir);
     const window = options.scanWindowBytes ?? scanWindowBytes;
     if (!(Number.isSafeInteger(window) && window >= minScanWindowBytes && window <= 2 ** 31)) {
       throw new ConfigError(`scanWindowBytes ${window} outside ${minScanWindowBytes}..2^31`);
     }
+    await ensureDirectory(options.dir);
     const limits = recordLimits(options.entryBytesMax, target);
     const recovered = await recoverWal(options.dir, limits, window);
     const segments = recovered.segments.map((info) => ({ ...info, handle: null,

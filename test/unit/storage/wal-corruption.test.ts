@@ -12,6 +12,7 @@ import { describe, it } from "node:test";
 import { crc32c } from "@node-rs/crc32";
 import type { Entry } from "../../../src/core/types.js";
 import { makeEntries, plain, readAll } from "../../../src/storage/conformance/fixtures.js";
+import { ConfigError } from "../../../src/errors.js";
 import { CorruptLogError } from "../../../src/storage/errors.js";
 import { openStorage } from "../../../src/storage/open-storage.js";
 import type { Storage } from "../../../src/storage/types.js";
@@ -409,6 +410,19 @@ describe("with the default scan window", () => walCorruptionSuites(undefined));
 // Smaller than a record (and than a segment header plus a record): every record is read
 // across windows, and the search for zeros walks back through many of them.
 describe("with a 100-byte scan window", () => walCorruptionSuites(100));
+
+describe("WAL scan window", () => {
+  it("a window too small to hold a segment header and a record header is refused", async () => {
+    const dir = await makeTempDir("wal-window");
+    for (const scanWindowBytes of [0, 55, 1.5, Number.NaN]) {
+      await assert.rejects(openStorage({ kind: "wal", dir, scanWindowBytes }),
+        (error: unknown) => error instanceof ConfigError && /scanWindowBytes/.test(error.message));
+    }
+    const storage = await openStorage({ kind: "wal", dir, scanWindowBytes: 56 });
+    await storage.close();
+    await rm(dir, { recursive: true });
+  });
+});
 
 describe("zero tails", () => {
   it("isZeroFrom and lastNonZero find where a preallocated segment's data ends", () => {
