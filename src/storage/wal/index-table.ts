@@ -4,7 +4,7 @@
 // entry, no object per entry. Position i holds index base + i.
 
 import { assert } from "../../assert.js";
-import type { LogIndex, Term } from "../../core/types.js";
+import type { Entry, LogIndex, Term } from "../../core/types.js";
 
 const initialCapacity = 1024;
 
@@ -33,13 +33,40 @@ export class IndexTable {
   /** Appends the next index: entry header at `offset`, in the record starting at recordStart. */
   push(term: Term, offset: number, recordStart: number, dataBytes: number): void {
     assert(offset >= recordStart, "entry offset before its record");
-    if (this.start + this.count === this.offsets.length) this.makeRoom();
+    if (this.start + this.count === this.offsets.length) this.makeRoom(1);
     const at = this.start + this.count;
     this.terms[at] = term;
     this.offsets[at] = offset;
     this.recordDeltas[at] = offset - recordStart;
     this.sizes[at] = dataBytes;
     this.count += 1;
+  }
+
+  /**
+   * Appends the next `count` indexes at once, entries[from .. from + count) encoded back to back
+   * (each a `headerBytes` header, then its data) from `offset`, all in the record starting at
+   * `recordStart`: what push() does for each, with one capacity check. Returns where the last
+   * one ends.
+   */
+  pushRun(entries: readonly Entry[], from: number, count: number, headerBytes: number,
+    offset: number, recordStart: number): number {
+    assert(offset >= recordStart, "entry offset before its record");
+    if (this.start + this.count + count > this.offsets.length) this.makeRoom(count);
+    const { terms, offsets, recordDeltas, sizes } = this;
+    let at = this.start + this.count;
+    let position = offset;
+    for (let k = from; k < from + count; k += 1) {
+      const entry = entries[k] as Entry;
+      const dataBytes = entry.data.length;
+      terms[at] = entry.term;
+      offsets[at] = position;
+      recordDeltas[at] = position - recordStart;
+      sizes[at] = dataBytes;
+      position += headerBytes + dataBytes;
+      at += 1;
+    }
+    this.count += count;
+    return position;
   }
 
   term(index: LogIndex): Term {
@@ -83,11 +110,23 @@ export class IndexTable {
     return this.start + index - this.base;
   }
 
-  private makeRoom(): void {
+  /** Room for `extra` more entries after the live ones. */
+  private makeRoom(extra: number): void {
     const capacity = this.offsets.length;
-    const size = this.count * 2 > capacity ? capacity * 2 : capacity;
-    const live = (array: Float64Array | Uint32Array) =>
-      array.subarray(this.start, this.start + this.count);
+    let size = capacity;
+    while (this.count * 2 > size || this.count + extra > size) size *= 2;
+    const end = this.start + this.count;
+    if (size === capacity) {
+      // Move the live entries to the front in place: new arrays would be fresh memory, which on
+      // a virtual machine costs a page fault per 4 KiB touched (tens of ms for a large log).
+      this.terms.copyWithin(0, this.start, end);
+      this.offsets.copyWithin(0, this.start, end);
+      this.recordDeltas.copyWithin(0, this.start, end);
+      this.sizes.copyWithin(0, this.start, end);
+      this.start = 0;
+      return;
+    }
+    const live = (array: Float64Array | Uint32Array) => array.subarray(this.start, end);
     const terms = new Float64Array(size);
     const offsets = new Float64Array(size);
     const recordDeltas = new Uint32Array(size);

@@ -3,7 +3,7 @@
 
 import type { FileHandle } from "node:fs/promises";
 import { assert } from "../../assert.js";
-import type { Entry, LogIndex } from "../../core/types.js";
+import type { LogIndex } from "../../core/types.js";
 import { CorruptLogError } from "../errors.js";
 import { readFully, writeFully } from "../fs-util.js";
 import type { IndexTable } from "./index-table.js";
@@ -29,11 +29,8 @@ export function indexWritten(
       // From the entries the run was encoded from: the same terms and sizes, without parsing
       // the bytes back.
       const runEnd = position + run.bytes.length;
-      for (let k = run.from; k < run.from + run.count; k += 1) {
-        const entry = run.entries[k] as Entry;
-        table.push(entry.term, position, recordStart, entry.data.length);
-        position += entryHeaderBytes + entry.data.length;
-      }
+      position = table.pushRun(run.entries, run.from, run.count, entryHeaderBytes, position,
+        recordStart);
       assert(position === runEnd, () => `run entries end at ${position}, the run at ${runEnd}`);
     }
     assert(position - recordStart === record.recordBytes, () =>
