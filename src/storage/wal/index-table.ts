@@ -117,8 +117,8 @@ export class IndexTable {
     while (this.count * 2 > size || this.count + extra > size) size *= 2;
     const end = this.start + this.count;
     if (size === capacity) {
-      // Move the live entries to the front in place: new arrays would be fresh memory, which on
-      // a virtual machine costs a page fault per 4 KiB touched (tens of ms for a large log).
+      // Move the live entries to the front in place: new arrays would be fresh memory, and on
+      // this virtual machine first touching a 4 KiB page costs about 11 µs (recovery.ts).
       this.terms.copyWithin(0, this.start, end);
       this.offsets.copyWithin(0, this.start, end);
       this.recordDeltas.copyWithin(0, this.start, end);

@@ -4,6 +4,8 @@
 // CorruptLogError naming the file and the record's offset, while a torn tail (a last record cut
 // short, garbage or zeros after the last record, a segment torn at creation, a group of appends
 // written as one record and damaged anywhere) is cut off durably and every complete record kept.
+// Every suite runs twice: with the default scan window of recovery.ts, and with a 100-byte one,
+// smaller than a record, so that opening reads every record across windows.
 
 import assert from "node:assert/strict";
 import { mkdir, readFile, readdir, rm, unlink, writeFile } from "node:fs/promises";
