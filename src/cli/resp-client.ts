@@ -41,14 +41,10 @@ export class RespClient {
   /** Sends a command; resolves with the reply (an error reply resolves as a RespError value). */
   call(...args: (string | Buffer)[]): Promise<RespReply> {
     if (this.closed !== null) return Promise.reject(this.closed);
-    const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-    for (const arg of args) {
-      const bytes = typeof arg === "string" ? Buffer.from(arg) : arg;
-      parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from("\r\n"));
-    }
+    const command = encodeCommand(args);
     return new Promise((resolve, reject) => {
       this.pending.push({ resolve, reject });
-      this.socket.write(Buffer.concat(parts));
+      this.socket.write(command);
     });
   }
 
@@ -76,6 +72,26 @@ export class RespClient {
       next.resolve(parsed.reply);
     }
   }
+}
+
+/**
+ * A command as RESP bytes. Text arguments only (the load generator's case) make one string,
+ * which the socket encodes straight into its write: no Buffer per argument and no concat.
+ */
+export function encodeCommand(args: readonly (string | Buffer)[]): string | Buffer {
+  if (args.every((arg) => typeof arg === "string")) {
+    let text = `*${args.length}\r\n`;
+    for (const arg of args as readonly string[]) {
+      text += `$${Buffer.byteLength(arg, "utf8")}\r\n${arg}\r\n`;
+    }
+    return text;
+  }
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  for (const arg of args) {
+    const bytes = typeof arg === "string" ? Buffer.from(arg) : arg;
+    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from("\r\n"));
+  }
+  return Buffer.concat(parts);
 }
 
 /** One reply starting at `at`, or null when the buffer does not hold all of it yet. */

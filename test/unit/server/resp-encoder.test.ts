@@ -74,3 +74,11 @@ test("a writer grows past its initial size for large and many replies", () => {
   assert.ok(bytes.startsWith(":0\r\n:1\r\n"));
   assert.ok(bytes.endsWith(`$100000\r\n${big}\r\n`));
 });
+
+test("a writer's first buffer is cut from node's shared pool (no allocation of its own)", () => {
+  const writer = new ReplyWriter();
+  writer.write(ok, 2);
+  const bytes = writer.take();
+  assert.equal(bytes.toString(), "+OK\r\n");
+  assert.equal(bytes.buffer.byteLength, Buffer.poolSize);
+});
