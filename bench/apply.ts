@@ -4,7 +4,9 @@
 //   encode  encodeCommand of a put with nowMs (what the leader does for every proposal)
 //   decode  decodeCommand of the same bytes (what every replica does for every entry it applies)
 //   apply   applyBatch of puts over --keys random keys, in batches of --batch entries, for the
-//           memory and the LMDB state machines, after a warm-up that writes every key once
+//           memory and the LMDB state machines, after a warm-up that writes every key once;
+//           backend "lmdb" writes through the memory map as the server does on Linux,
+//           "lmdb-nomap" without it (writeMap false, src/kv/lmdb-writemap.ts)
 // Each line carries `cpuUsPerOp`: user + system CPU microseconds per command (or per applied
 // entry), measured with process.cpuUsage, which a busy neighbour on a shared machine disturbs far
 // less than it disturbs wall-clock rates. p50/p99/max are per applyBatch call.
@@ -99,11 +101,14 @@ async function codecCases(s: Setup): Promise<void> {
   printLine(line("decode", null, null, ops, decoding.cpuMicros, decoding.wallMs, null));
 }
 
-async function applyCase(s: Setup, kind: "memory" | "lmdb", batch: number): Promise<void> {
+/** "lmdb" as the server runs it (writes through the memory map); "lmdb-nomap" without. */
+type ApplyKind = "memory" | "lmdb" | "lmdb-nomap";
+
+async function applyCase(s: Setup, kind: ApplyKind, batch: number): Promise<void> {
   const dir = await mkdtemp(join(s.dir, "raft-store-apply-"));
   const store: KvStore = kind === "memory"
     ? await openKvStateMachine({ kind })
-    : await openKvStateMachine({ kind, dir });
+    : await openKvStateMachine({ kind: "lmdb", dir, writeMap: kind === "lmdb" });
   try {
     const random = seededRandom(batch);
     let index = 0;
@@ -156,7 +161,7 @@ export async function run(args: readonly string[]): Promise<void> {
     dir: options.get("dir") ?? tmpdir(),
   };
   await codecCases(setup);
-  for (const kind of ["memory", "lmdb"] as const) {
+  for (const kind of ["memory", "lmdb", "lmdb-nomap"] as const) {
     for (const batch of batches) await applyCase(setup, kind, batch);
   }
 }

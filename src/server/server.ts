@@ -11,7 +11,13 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { nodeId } from "../core/types.js";
 import { ConfigError } from "../errors.js";
-import { type KvResult, type KvStore, defaultKvLimits, openKvStateMachine } from "../kv/index.js";
+import {
+  type KvResult,
+  type KvStore,
+  LmdbKvStateMachine,
+  defaultKvLimits,
+  openKvStateMachine,
+} from "../kv/index.js";
 import type { Logger } from "../logger.js";
 import { RaftNode } from "../node/raft-node.js";
 import { openStorage } from "../storage/open-storage.js";
@@ -82,6 +88,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       ? { kind: "memory" }
       : { kind: "lmdb", dir: join(config.dataDir, "kv") },
   );
+  if (store instanceof LmdbKvStateMachine && store.discardedOnOpen !== null) {
+    logger.warn("state discarded on open: rebuilding it from the snapshot and the log",
+      { reason: store.discardedOnOpen });
+  }
   const tls = readTls(config);
   const transport = createTcpTransport({
     localId: nodeId(config.id),
