@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   server: () => import("./server.js"),
   "compare-etcd": () => import("./compare-etcd.js"),
   apply: () => import("./apply.js"),
+  "resp-floor": () => import("./resp-floor.js"),
 };
 
 async function main(): Promise<void> {
