@@ -29,32 +29,17 @@ function client(id: number): HttpClient {
   return clients.of(id);
 }
 
-async function putAll(prefix: string, count: number): Promise<void> {
-  const leader = await cluster.waitLeader();
-  for (let n = 0; n < count; n++) {
-    const r = await client(leader).request("PUT", keyPath(`${prefix}/${n}`), `${prefix}-${n}`);
-    assert.equal(r.status, 200, `put ${prefix}/${n}: ${r.body.toString()}`);
-  }
-}
-
-/** Every key with its value, createIndex and modIndex, from member `id`'s own state. */
-async function localScan(id: number): Promise<string> {
-  const r = await client(id).request("GET", "/v1/kv?prefix=&limit=10000&consistency=stale");
-  assert.equal(r.status, 200, r.body.toString());
-  return JSON.stringify((JSON.parse(r.body.toString()) as { entries: unknown[] }).entries);
-}
-
 const kvDir = (id: number): string => join(cluster.member(id).dir, "kv");
 
 clusterForFile(cluster, clients);
 
 test("a stopped server's state is marked clean; after an OS crash it is rebuilt", async () => {
-  await putAll("a", 250);
-  const before = await localScan(await cluster.waitLeader());
+  await clients.putAll("a", 250);
+  const before = await clients.localScan(await cluster.waitLeader());
   assert.equal((JSON.parse(before) as unknown[]).length, 250);
   for (const id of ids) {
     await eventually(`member ${id} to apply every key`,
-      async () => ((await localScan(id)) === before ? true : null), 20_000);
+      async () => ((await clients.localScan(id)) === before ? true : null), 20_000);
   }
 
   const stopped = ids[0] ?? 1;
@@ -74,7 +59,7 @@ test("a stopped server's state is marked clean; after an OS crash it is rebuilt"
 
   for (const id of ids) {
     await eventually(`member ${id} to rebuild every key`, async () => {
-      const now = await localScan(id);
+      const now = await clients.localScan(id);
       if (now !== before) throw new Error(`member ${id} holds ${now.slice(0, 300)}`);
       return true;
     }, 20_000);
@@ -82,7 +67,7 @@ test("a stopped server's state is marked clean; after an OS crash it is rebuilt"
     const warning = log.split("\n").find((line) => line.includes("state discarded on open"));
     assert.match(warning ?? "", /the OS restarted \(boot 00000000-/, `member ${id}'s log`);
   }
-  await putAll("b", 20);
+  await clients.putAll("b", 20);
   const r = await client(await cluster.waitLeader()).request("GET", keyPath("b/19"));
   assert.equal(r.status, 200);
   assert.equal(r.body.toString(), "b-19");

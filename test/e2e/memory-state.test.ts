@@ -24,23 +24,6 @@ function client(id: number): HttpClient {
   return clients.of(id);
 }
 
-/** Puts `count` keys `${prefix}/${n}` through the leader, each acknowledged (200). */
-async function putAll(prefix: string, count: number): Promise<void> {
-  const leader = await cluster.waitLeader();
-  for (let n = 0; n < count; n++) {
-    const r = await client(leader).request("PUT", keyPath(`${prefix}/${n}`), `${prefix}-${n}`);
-    assert.equal(r.status, 200, `put ${prefix}/${n}: ${r.body.toString()}`);
-  }
-}
-
-/** Every key with its value, createIndex and modIndex, read from member `id`'s own state. */
-async function localScan(id: number): Promise<string> {
-  const r = await client(id).request("GET", "/v1/kv?prefix=&limit=10000&consistency=stale");
-  assert.equal(r.status, 200, r.body.toString());
-  // Without the response's `index`: the member's applied index, which moves on after a restart.
-  return JSON.stringify((JSON.parse(r.body.toString()) as { entries: unknown[] }).entries);
-}
-
 async function restartAll(): Promise<void> {
   clients.closeAll();
   await Promise.all([1, 2, 3].map((id) => cluster.kill(id, "SIGKILL")));
@@ -60,10 +43,10 @@ async function snapshotsStored(id: number): Promise<number> {
 
 test("acknowledged writes survive killing every server: rebuilt from snapshot, log", async () => {
   // 250 writes with a snapshot every 100 entries: the state is a snapshot plus a log tail.
-  await putAll("a", 250);
+  await clients.putAll("a", 250);
   const leader = await cluster.waitLeader();
   assert.ok((await snapshotsStored(leader)) >= 1, "the leader stored no snapshot");
-  const before = await localScan(leader);
+  const before = await clients.localScan(leader);
   await restartAll();
   const next = await cluster.waitLeader();
   // A linearizable read on the new leader, then every member's own copy.
@@ -72,7 +55,7 @@ test("acknowledged writes survive killing every server: rebuilt from snapshot, l
   assert.equal(r.body.toString(), "a-249");
   for (const id of [1, 2, 3]) {
     await eventually(`member ${id} to rebuild every key`, async () => {
-      const now = await localScan(id);
+      const now = await clients.localScan(id);
       if (now !== before) throw new Error(`member ${id} holds ${now.slice(0, 600)}`);
       return true;
     }, 20_000);
@@ -85,11 +68,11 @@ test("a server down during writes catches up after its restart", async () => {
   const down = [1, 2, 3].find((id) => id !== leader) ?? 1;
   clients.drop(down);
   await cluster.kill(down, "SIGKILL");
-  await putAll("b", 150);
+  await clients.putAll("b", 150);
   cluster.launch(down);
   await cluster.waitHttp(down);
-  const expected = await localScan(await cluster.waitLeader());
+  const expected = await clients.localScan(await cluster.waitLeader());
   await eventually(`member ${down} to catch up`,
-    async () => ((await localScan(down)) === expected ? true : null), 20_000);
+    async () => ((await clients.localScan(down)) === expected ? true : null), 20_000);
   assert.equal((JSON.parse(expected) as unknown[]).length, 400);
 });
