@@ -7,18 +7,18 @@
 // Each apply is one synchronous LMDB write transaction holding the records, the expiry index,
 // the session table and the applied index, so data, sessions and index always agree.
 //
-// Durability. The environment is opened with noSync: a commit is not fsynced, which is what
-// makes tens of thousands of applies per second possible. A process crash loses nothing (the
-// pages are in the OS cache). Where the kernel has a boot id (Linux), the environment is also
-// written through its memory map (useWritemap), which halves the CPU of an apply: a commit
-// writes no pages with system calls. After an OS crash or power loss such an environment may be
-// corrupt, so a marker beside it (lmdb-writemap.ts) tells on open whether the OS restarted
-// while it held writes not yet flushed; if so, or if the marker cannot be read, the
-// environment is deleted and the node rebuilds the state from its snapshot and log. (Without the memory map,
-// an OS crash may roll LMDB back to an earlier committed state, provided the filesystem keeps
-// write order, as LMDB's noSync mode assumes.) Either way is safe because the node resumes
-// after the state's appliedIndex() and replays the entries from its durable Raft log, or
-// restores a snapshot when the log no longer has them.
+// Durability. The environment is opened with noSync: a commit is not fsynced, which is what makes
+// tens of thousands of applies per second possible. A process crash loses nothing (the pages are in
+// the OS cache). Where the kernel has a boot id (Linux), the environment is also written through
+// its memory map (useWritemap), which halves the CPU of an apply: a commit writes no pages with
+// system calls. After an OS crash or power loss such an environment may be corrupt, so a marker
+// beside it (lmdb-writemap.ts) tells on open whether the OS restarted while it held writes not yet
+// flushed; if so, or if the marker cannot be read, the environment is deleted and the node rebuilds
+// the state from its snapshot and log. (Without the memory map, an OS crash may roll LMDB back to
+// an earlier committed state, provided the filesystem keeps write order, as LMDB's noSync mode
+// assumes.) Either way is safe because the node resumes after the state's appliedIndex() and
+// replays the entries from its durable Raft log, or restores a snapshot when the log no longer has
+// them.
 // The log loses entries only behind a snapshot, so two points are made durable:
 // - snapshot() starts an fsync at once and its stream yields nothing until it completes, so the
 //   durable appliedIndex is at least the snapshot's index before the node can store the
