@@ -8,7 +8,8 @@ import { assert, assertNever } from "../../src/assert.js";
 import { Sfc32 } from "../../src/core/prng.js";
 import type { LinkFault } from "./proxy.js";
 
-export const nemesisKinds = ["kill", "pause", "partition", "membership", "torn-write"] as const;
+export const nemesisKinds =
+  ["kill", "pause", "partition", "membership", "torn-write", "os-crash"] as const;
 export type NemesisKind = (typeof nemesisKinds)[number];
 
 export const partitionShapes = ["split", "isolate-leader", "bridge", "one-way", "lossy"] as const;

@@ -8,6 +8,8 @@
 //               empty with --join; it adds itself back (one change at a time, so a majority of
 //               the original members always remains)
 //   torn-write  SIGKILL a member, tear the tail of its WAL (torn-write.ts), restart it
+//   os-crash    as torn-write, and its LMDB state made to look as an OS crash can leave it
+//               (os-crash.ts): the member must rebuild it from its snapshot and log
 // heal() ends everything: links healed, members resumed, restarted or re-joined.
 
 import { readdir, rm } from "node:fs/promises";
@@ -17,6 +19,7 @@ import type { ProcessCluster } from "../support/process-cluster.js";
 import { currentLeader, removeMember, sleep, waitVoter } from "./admin.js";
 import { type PlannedFault, describeLinks, partitionLinks } from "./nemesis-plan.js";
 import type { ChaosProxy } from "./proxy.js";
+import { spoilState } from "./os-crash.js";
 import { type TearMode, tearWal, walLogDir } from "./torn-write.js";
 
 export interface NemesisEvent {
@@ -118,6 +121,7 @@ export class Nemesis {
     switch (step.kind) {
       case "kill":
       case "torn-write":
+      case "os-crash":
         return this.crash(step);
       case "pause":
         return this.freeze(step);
@@ -136,11 +140,14 @@ export class Nemesis {
     const start = this.env.now();
     await this.env.cluster.kill(id, "SIGKILL");
     let detail = "";
-    if (step.kind === "torn-write") {
+    if (step.kind === "torn-write" || step.kind === "os-crash") {
       const torn = await tearWal(walLogDir(this.env.cluster.member(id).dir), this.env.tornMode);
       detail = torn === null
         ? "no record to tear"
         : `${torn.mode}: ${basename(torn.segment)} ${torn.sizeBefore} -> ${torn.sizeAfter} bytes`;
+    }
+    if (step.kind === "os-crash") {
+      detail = `${detail}, ${await spoilState(this.env.cluster.member(id).dir)}`;
     }
     await this.pause(step.durationMs);
     detail = `${detail} ${await this.restart(id)}`.trim();
