@@ -7,11 +7,12 @@
 // with the same createIndex and modIndex, and the cluster takes new writes.
 
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type HttpClient, keyPath } from "../../src/cli/http-client.js";
 import { markerFile } from "../../src/kv/lmdb-writemap.js";
+import { spoilState } from "../chaos/os-crash.js";
 import { eventually } from "../support/eventually.js";
 import { HttpClients, clusterForFile } from "../support/http-clients.js";
 import { ProcessCluster } from "../support/process-cluster.js";
@@ -50,9 +51,7 @@ test("a stopped server's state is marked clean; after an OS crash it is rebuilt"
   clients.closeAll();
   await Promise.all(ids.map((id) => cluster.kill(id, "SIGKILL")));
   for (const id of ids) {
-    await writeFile(join(kvDir(id), markerFile),
-      "raft-store lmdb writemap v1\ndirty 00000000-0000-4000-8000-000000000000\n");
-    await writeFile(join(kvDir(id), "data.mdb"), Buffer.alloc(64 * 1024, 0xa5));
+    assert.equal(await spoilState(cluster.member(id).dir), "LMDB state spoiled");
   }
   for (const id of ids) cluster.launch(id);
   for (const id of ids) await cluster.waitHttp(id);
