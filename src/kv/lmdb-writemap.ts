@@ -17,10 +17,11 @@
 // Without a boot id (not Linux), or with the option writeMap false, the environment is written
 // without the map, after the same check of a marker an earlier session left, which is removed.
 
-import { readFile } from "node:fs/promises";
+import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import {
   fsyncDirectory,
+  isNotFound,
   readFileIfExists,
   unlinkIfExists,
   writeFileAtomic,
@@ -93,8 +94,16 @@ export async function markClean(dir: string): Promise<void> {
   await writeFileAtomic(join(dir, markerFile), formatMarker({ kind: "clean" }));
 }
 
-/** No marker: the environment is written without the memory map. */
+/**
+ * No marker: the environment is written without the memory map. The directory is synced only
+ * when there was a marker to remove.
+ */
 export async function removeMarker(dir: string): Promise<void> {
-  await unlinkIfExists(join(dir, markerFile));
+  try {
+    await unlink(join(dir, markerFile));
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
   await fsyncDirectory(dir);
 }
