@@ -9,6 +9,8 @@ export class RespError extends Error {
   override readonly name = "RespError";
 }
 
+const readBufferBytes = 64 * 1024;
+
 interface Pending {
   resolve(reply: RespReply): void;
   reject(error: Error): void;
@@ -23,16 +25,25 @@ export class RespClient {
   private constructor(socket: net.Socket) {
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (error) => this.fail(error));
     socket.on("close", () => this.fail(new Error("connection closed")));
   }
 
   static connect(host: string, port: number): Promise<RespClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port }, () => {
+      let client: RespClient | null = null;
+      // Reads land in one buffer of this connection's own (`onread`), not in a new Buffer per
+      // read, and skip the stream's 'data' machinery; onData copies out what outlives a read.
+      const socket = net.connect({ host, port, onread: {
+        buffer: Buffer.allocUnsafe(readBufferBytes),
+        callback: (bytes: number, buffer: Uint8Array) => {
+          client?.onData(buffer as Buffer, bytes);
+          return true;
+        },
+      } }, () => {
         socket.off("error", reject);
-        resolve(new RespClient(socket));
+        client = new RespClient(socket);
+        resolve(client);
       });
       socket.once("error", reject);
     });
@@ -57,21 +68,39 @@ export class RespClient {
     for (const p of this.pending.splice(0)) p.reject(error);
   }
 
-  private onData(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    for (;;) {
-      const parsed = parseReply(this.buffer, 0);
-      if (parsed === null) return;
-      this.buffer = this.buffer.subarray(parsed.end);
-      const next = this.pending.shift();
-      if (next === undefined) {
-        this.fail(new Error("reply without a request"));
-        this.socket.destroy();
-        return;
-      }
-      next.resolve(parsed.reply);
+  /** `bytes` new bytes at the start of `read`, a buffer the next read overwrites. */
+  private onData(read: Buffer, bytes: number): void {
+    try {
+      this.parse(read.subarray(0, bytes));
+    } catch (error) {
+      // A reply that is not RESP, or one nobody asked for: this connection is done.
+      this.buffer = Buffer.alloc(0);
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+      this.socket.destroy();
     }
   }
+
+  private parse(fresh: Buffer): void {
+    // A partial reply left by an earlier read is already a copy; joined, so is the whole.
+    const shared = this.buffer.length === 0;
+    let buf = shared ? fresh : Buffer.concat([this.buffer, fresh]);
+    for (;;) {
+      const parsed = parseReply(buf, 0);
+      if (parsed === null) break;
+      buf = buf.subarray(parsed.end);
+      const next = this.pending.shift();
+      if (next === undefined) throw new RespError("reply without a request");
+      next.resolve(shared ? ownCopy(parsed.reply) : parsed.reply);
+    }
+    this.buffer = buf.length === 0 ? Buffer.alloc(0) : shared ? Buffer.from(buf) : buf;
+  }
+}
+
+/** A reply parsed out of the shared read buffer, copied so that the next read cannot change it. */
+function ownCopy(reply: RespReply): RespReply {
+  if (Buffer.isBuffer(reply)) return Buffer.from(reply);
+  if (Array.isArray(reply)) return reply.map(ownCopy);
+  return reply;
 }
 
 /**
