@@ -60,10 +60,11 @@ export interface EntryRun {
 
 /**
  * Encodes a batch into runs of at most `target - recordHeaderBytes` bytes each (an entry larger
- * than that gets a run of its own). Done when an append is accepted, so the encoding overlaps
+ * than that gets a run of its own), each into a buffer from `alloc` (of exactly the size asked). Done when an append is accepted, so the encoding overlaps
  * the write and fdatasync in flight; frameRecords() later frames runs into records.
  */
-export function encodeRuns(entries: readonly Entry[], target: number): EntryRun[] {
+export function encodeRuns(entries: readonly Entry[], target: number,
+  alloc: (bytes: number) => Buffer = Buffer.allocUnsafe): EntryRun[] {
   const runBytesMax = target - recordHeaderBytes;
   const runs: EntryRun[] = [];
   let from = 0;
@@ -75,14 +76,14 @@ export function encodeRuns(entries: readonly Entry[], target: number): EntryRun[
       if (to > from && bytes + size > runBytesMax) break;
       bytes += size;
     }
-    runs.push(encodeRun(entries, from, to, bytes));
+    runs.push(encodeRun(entries, from, to, alloc(bytes)));
     from = to;
   }
   return runs;
 }
 
-function encodeRun(entries: readonly Entry[], from: number, to: number, total: number): EntryRun {
-  const buf = Buffer.allocUnsafe(total);
+function encodeRun(entries: readonly Entry[], from: number, to: number, buf: Buffer): EntryRun {
+  const total = buf.length;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let offset = 0;
   for (let k = from; k < to; k += 1) {

@@ -40,6 +40,7 @@ import type { AppendOptions, LogStore } from "../types.js";
 /** Read-write, and every write synchronized (data integrity) before it returns. */
 const segmentOpenFlags = constants.O_RDWR | constants.O_DSYNC;
 import { writeCompactionPoint } from "../compaction-point.js";
+import { BufferPool } from "./buffer-pool.js";
 import { GroupCommit } from "./group-commit.js";
 import type { IndexTable } from "./index-table.js";
 import {
@@ -116,6 +117,12 @@ export const defaultRecordBytesTarget = 1024 * 1024;
 const groupBytesMax = 16 * 1024 * 1024;
 /** Appends accepted but not written yet; past this, append() waits (backpressure). */
 const pendingBytesMax = 64 * 1024 * 1024;
+/**
+ * Run buffers kept for reuse, and the largest pooled: at most 2 MiB held. A larger run (a batch
+ * of over about 900 entries of 256 bytes) spreads one allocation over as many entries.
+ */
+const runBuffersKept = 8;
+const runBufferBytesMax = 256 * 1024;
 /** Compacted segments kept for reuse (when preallocation is on). */
 const recycledMax = 2;
 
@@ -129,6 +136,9 @@ export class WalLogStore implements LogStore {
   private acceptedIndex: LogIndex;
   private acceptedTerm: Term;
   private readonly recordBytesTarget: number;
+  /** Buffers of encoded runs, reused once their group is written (buffer-pool.ts). */
+  private readonly runBuffers = new BufferPool(runBuffersKept, runBufferBytesMax);
+  private readonly takeRunBuffer = (bytes: number): Buffer => this.runBuffers.take(bytes);
 
   private constructor(
     private readonly options: WalOptions,
@@ -232,7 +242,9 @@ export class WalLogStore implements LogStore {
         this.acceptedTerm = last.term;
       }
       // Encoded now, while an earlier group's write or fdatasync may still be in flight.
-      const runs = entries.length > 0 ? encodeRuns(entries, this.recordBytesTarget) : [];
+      const runs = entries.length > 0
+        ? encodeRuns(entries, this.recordBytesTarget, this.takeRunBuffer)
+        : [];
       let bytes = 0;
       for (const run of runs) bytes += run.bytes.length;
       // Wrapped so the queue moves on now: the next append may join this one's group.
@@ -296,6 +308,11 @@ export class WalLogStore implements LogStore {
       // Whatever failed, appends behind this group are already rejected: stop the store.
       if (this.status === "open") this.status = "failed";
       throw error;
+    } finally {
+      // The write has returned or failed: nothing reads these buffers any more.
+      for (const append of appends) {
+        for (const run of append.runs) this.runBuffers.give(run.bytes);
+      }
     }
   }
 
