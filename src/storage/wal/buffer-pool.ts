@@ -17,8 +17,11 @@ const capacityMin = 64 * 1024;
 
 export class BufferPool {
   private readonly free: Buffer[] = [];
-  /** Backing stores of the buffers handed out and not yet given back. */
-  private readonly out = new Set<ArrayBufferLike>();
+  /**
+   * Backing stores of the buffers handed out and not yet given back. Weak: a buffer that never
+   * comes back (its append rejected after a failed write) is not held here.
+   */
+  private readonly out = new WeakSet<ArrayBufferLike>();
 
   constructor(
     /** Buffers kept for reuse at most. */

@@ -60,8 +60,9 @@ export interface EntryRun {
 
 /**
  * Encodes a batch into runs of at most `target - recordHeaderBytes` bytes each (an entry larger
- * than that gets a run of its own), each into a buffer from `alloc` (of exactly the size asked). Done when an append is accepted, so the encoding overlaps
- * the write and fdatasync in flight; frameRecords() later frames runs into records.
+ * than that gets a run of its own), each into a buffer from `alloc` (of exactly the size asked).
+ * Done when an append is accepted, so the encoding overlaps the write and fdatasync in flight;
+ * frameRecords() later frames runs into records.
  */
 export function encodeRuns(entries: readonly Entry[], target: number,
   alloc: (bytes: number) => Buffer = Buffer.allocUnsafe): EntryRun[] {
