@@ -12,7 +12,7 @@
 // work: the ceiling for the WAL's batch-256 case.
 
 import { closeSync, constants, fdatasyncSync, openSync, writeSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { SpareSegment } from "../src/storage/wal/spare-segment.js";
 import { type BenchLine, latency, round } from "./report.js";
@@ -54,6 +54,21 @@ async function appendWithSync(path: string, chunkBytes: number, seconds: number)
     });
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * The `seqwrite` pattern alone for `seconds` (1 MiB appends, each followed by fdatasync), its file
+ * removed afterwards: MB/s. The storage bench runs it right before and right after each
+ * bandwidth-bound case, since this disk's speed drifts within the minute a run takes.
+ */
+export async function sequentialMbPerSec(dir: string, seconds: number): Promise<number> {
+  const path = join(dir, "disk-seqwrite-around");
+  try {
+    const t = await appendWithSync(path, 1024 * 1024, seconds);
+    return t.bytes / 1e6 / t.elapsed;
+  } finally {
+    await rm(path, { force: true });
   }
 }
 

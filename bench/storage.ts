@@ -11,13 +11,15 @@
 // (recycled-segments.ts). The plain "append" cases start from an empty log, so every segment is
 // new. One JSON line per case; append lines also give this process's user and system CPU µs per
 // batch, and `machine`: the shares of the machine's CPU time that were busy, idle, in iowait and
-// stolen by the hypervisor. The WAL's "wal-encode" and "wal-frame" lines give the CPU of its two
-// per-batch encoding steps, with no disk involved. Data goes to a temporary directory that is
-// removed afterwards.
+// stolen by the hypervisor. Batch-256 lines also give `seqwriteAround`, the disk's sequential
+// rate measured again for half a second right before and right after the case, and
+// `ratioAround`, the case's ratio to their mean. The WAL's "wal-encode" and "wal-frame" lines
+// give the CPU of its two per-batch encoding steps, with no disk involved. Data goes to a
+// temporary directory that is removed afterwards.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type Entry, EntryType } from "../src/core/types.js";
 import { openStorage } from "../src/storage/open-storage.js";
 import { defaultSegmentBytes } from "../src/storage/options.js";
@@ -28,7 +30,7 @@ import {
   defaultRecordBytesTarget,
   walWriteModes,
 } from "../src/storage/wal/wal-log-store.js";
-import { type DiskLimits, measureDisk } from "./disk.js";
+import { type DiskLimits, measureDisk, sequentialMbPerSec } from "./disk.js";
 import { MachineMeter } from "./process-cpu.js";
 import { type BenchLine, latency, parseOptions, printLine, round } from "./report.js";
 
@@ -83,6 +85,11 @@ function base(store: Store, name: string, batch: number | null) {
  */
 async function appendCase(store: Store, dir: string, batch: number, clients: number,
   seconds: number, disk: DiskLimits, compacted = false): Promise<BenchLine> {
+  // Small batches are bound by fsyncs, large ones by bandwidth: compare each with that limit.
+  const byBandwidth = batch >= 256;
+  // The disk's sequential rate right around this case too (its speed drifts within a run).
+  const aroundSeconds = Math.min(0.5, seconds);
+  const seqBefore = byBandwidth ? await sequentialMbPerSec(dirname(dir), aroundSeconds) : null;
   const storage = await open(store, dir);
   const samples: number[] = [];
   let next = storage.log.lastIndex() + 1;
@@ -119,16 +126,21 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
     await storage.close();
   }
   const elapsed = (performance.now() - start) / 1000;
+  const seqAfter = byBandwidth ? await sequentialMbPerSec(dirname(dir), aroundSeconds) : null;
   const batchesPerSec = samples.length / elapsed;
   const mbPerSec = (samples.length * batch * entryBytes) / 1e6 / elapsed;
-  // Small batches are bound by fsyncs, large ones by bandwidth: compare each with that limit.
-  const byBandwidth = batch >= 256;
   const ratio = byBandwidth ? mbPerSec / disk.seqMbPerSec : batchesPerSec / disk.fsyncPerSec;
   const name = compacted ? "append-compacted" : "append";
   return { ...base(store, name, batch), clients: clients === 1 ? null : clients,
     opsPerSec: round(batchesPerSec * batch, 1), mbPerSec: round(mbPerSec), ...latency(samples),
     seconds: round(elapsed), ratio: round(ratio), ratioTo: "disk",
     ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync",
+    // `seqwrite` measured again for half a second right before the case and right after it, and
+    // the ratio to their mean: a check on `ratio` when the disk's speed moved during the run.
+    seqwriteAround: seqBefore === null || seqAfter === null ? null
+      : [round(seqBefore), round(seqAfter)],
+    ratioAround: seqBefore === null || seqAfter === null ? null
+      : round((2 * mbPerSec) / (seqBefore + seqAfter)),
     // This process's CPU per batch (the store's work, its threads' included, and the loop's).
     cpuUserUsPerBatch: samples.length === 0 ? null : round(cpu.user / samples.length, 1),
     cpuSystemUsPerBatch: samples.length === 0 ? null : round(cpu.system / samples.length, 1),
