@@ -35,7 +35,20 @@ class LevelEngine implements KvEngine {
   }
 
   async write(operations: readonly KvOperation[], sync: boolean): Promise<void> {
-    await this.db.batch(operations.map((operation) => ({ ...operation })), { sync });
+    // A chained batch, not db.batch(array): abstract-level copies and checks each operation of
+    // an array batch (options merged in, encodings looked up), which cost about 13 µs of CPU per
+    // entry in 256-entry appends, against about 2.5 µs this way (the same LevelDB WriteBatch).
+    const batch = this.db.batch();
+    try {
+      for (const operation of operations) {
+        if (operation.type === "put") batch.put(operation.key, operation.value);
+        else batch.del(operation.key);
+      }
+    } catch (error) {
+      await batch.close();
+      throw error;
+    }
+    await batch.write({ sync });
   }
 
   async clearRange(lo: Buffer, hi: Buffer): Promise<void> {
