@@ -12,10 +12,10 @@
 // new. One JSON line per case; append lines also give this process's user and system CPU µs per
 // batch, and `machine`: the shares of the machine's CPU time that were busy, idle, in iowait and
 // stolen by the hypervisor. Batch-256 lines also give `seqwriteAround`, the disk's sequential
-// rate measured again for half a second right before and right after the case, and
-// `ratioAround`, the case's ratio to their mean. The WAL's "wal-encode" and "wal-frame" lines
-// give the CPU of its two per-batch encoding steps, with no disk involved. Data goes to a
-// temporary directory that is removed afterwards.
+// rate measured again for half a second just before the case opens its store and just after it
+// closes it, and `ratioAround`, the case's ratio to their mean. The WAL's "wal-encode" and
+// "wal-frame" lines give the CPU of its two per-batch encoding steps, with no disk involved. Data
+// goes to a temporary directory that is removed afterwards.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -135,8 +135,9 @@ async function appendCase(store: Store, dir: string, batch: number, clients: num
     opsPerSec: round(batchesPerSec * batch, 1), mbPerSec: round(mbPerSec), ...latency(samples),
     seconds: round(elapsed), ratio: round(ratio), ratioTo: "disk",
     ratioOf: byBandwidth ? "mbPerSec/seqwrite" : "batchesPerSec/fsync",
-    // `seqwrite` measured again for half a second right before the case and right after it, and
-    // the ratio to their mean: a check on `ratio` when the disk's speed moved during the run.
+    // `seqwrite` measured again for half a second around the case (before its store opens,
+    // after it closes), and the ratio to their mean: a check on `ratio` when the disk's speed
+    // moved during the run.
     seqwriteAround: seqBefore === null || seqAfter === null ? null
       : [round(seqBefore), round(seqAfter)],
     ratioAround: seqBefore === null || seqAfter === null ? null
