@@ -17,11 +17,10 @@
 // Without a boot id (not Linux), or with the option writeMap false, the environment is written
 // without the map, after the same check of a marker an earlier session left, which is removed.
 
-import { readFile, unlink } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   fsyncDirectory,
-  isNotFound,
   readFileIfExists,
   unlinkIfExists,
   writeFileAtomic,
@@ -99,11 +98,5 @@ export async function markClean(dir: string): Promise<void> {
  * when there was a marker to remove.
  */
 export async function removeMarker(dir: string): Promise<void> {
-  try {
-    await unlink(join(dir, markerFile));
-  } catch (error) {
-    if (isNotFound(error)) return;
-    throw error;
-  }
-  await fsyncDirectory(dir);
+  if (await unlinkIfExists(join(dir, markerFile))) await fsyncDirectory(dir);
 }

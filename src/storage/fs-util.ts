@@ -40,11 +40,14 @@ export async function readFileIfExists(path: string): Promise<Buffer | null> {
   }
 }
 
-export async function unlinkIfExists(path: string): Promise<void> {
+/** Removes `path` if it exists; true when there was a file to remove. */
+export async function unlinkIfExists(path: string): Promise<boolean> {
   try {
     await unlink(path);
+    return true;
   } catch (error) {
-    if (!isNotFound(error)) throw error;
+    if (isNotFound(error)) return false;
+    throw error;
   }
 }
 

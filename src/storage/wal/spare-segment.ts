@@ -92,7 +92,7 @@ export class SpareSegment {
       // A spare is an optimization: if it cannot be made (a full disk), segments are created
       // empty, the next roll tries again, and a failing disk is reported by the writes that
       // need it. The partial file goes, not to hold space the log may need.
-      .catch(() => unlinkIfExists(this.tmpPath).catch(() => undefined))
+      .catch(() => unlinkIfExists(this.tmpPath).then(() => undefined, () => undefined))
       .finally(() => {
         this.filling = null;
       });
