@@ -12,7 +12,6 @@
 // less than it disturbs wall-clock rates. p50/p99/max are per applyBatch call.
 
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeCommand, encodeCommand } from "../src/kv/command.js";
 import { type KvStore, openKvStateMachine } from "../src/kv/kv-store.js";
@@ -21,6 +20,8 @@ import type { AppliedEntry } from "../src/node/ports.js";
 import { seededRandom } from "../src/random.js";
 import {
   type BenchLine,
+  directoryOption,
+  integerList,
   latency,
   parseOptions,
   positiveInteger,
@@ -149,16 +150,12 @@ async function applyCase(s: Setup, kind: ApplyKind, batch: number): Promise<void
 
 export async function run(args: readonly string[]): Promise<void> {
   const options = parseOptions(args, ["entries", "batches", "keys", "value-bytes", "dir"]);
-  const batches = (options.get("batches") ?? "16,64,256,1024").split(",").map((b) => {
-    const n = Number(b);
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--batches: ${b} is not an integer >= 1`);
-    return n;
-  });
+  const batches = integerList(options, "batches", "16,64,256,1024");
   const setup: Setup = {
     entries: positiveInteger(options, "entries", 60_000),
     keys: positiveInteger(options, "keys", 10_000),
     value: "v".repeat(positiveInteger(options, "value-bytes", 256)),
-    dir: options.get("dir") ?? tmpdir(),
+    dir: await directoryOption(options),
   };
   await codecCases(setup);
   for (const kind of ["memory", "lmdb", "lmdb-nomap"] as const) {

@@ -9,11 +9,21 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { measureDisk } from "./disk.js";
-import { type BenchLine, freePort, latency, parseOptions, printLine, round } from "./report.js";
+import {
+  type BenchLine,
+  choice,
+  directoryOption,
+  freePort,
+  integerList,
+  latency,
+  numberOption,
+  parseOptions,
+  printLine,
+  round,
+} from "./report.js";
 import type { Command } from "./cluster-node.js";
 
 interface Reply {
@@ -107,13 +117,11 @@ async function findLeader(nodes: readonly NodeProcess[]): Promise<NodeProcess> {
 
 export async function run(args: readonly string[]): Promise<void> {
   const o = parseOptions(args, ["seconds", "clients", "tick-ms", "dir", "storage"]);
-  const storage = o.get("storage") ?? "wal";
-  if (!["wal", "lmdb", "level", "memory"].includes(storage)) {
-    throw new Error(`--storage must be wal, lmdb, level or memory, got ${storage}`);
-  }
-  const seconds = Number(o.get("seconds") ?? 10);
-  const clientCounts = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
-  const dir = await mkdtemp(join(o.get("dir") ?? tmpdir(), "raft-store-bench-cluster-"));
+  const storage = choice(o, "storage", "wal", ["wal", "lmdb", "level", "memory"]);
+  const seconds = numberOption(o, "seconds", 10, "a number > 0");
+  const tickMs = numberOption(o, "tick-ms", 100, "an integer >= 1");
+  const clientCounts = integerList(o, "clients", "1,16,64,256");
+  const dir = await mkdtemp(join(await directoryOption(o), "raft-store-bench-cluster-"));
   let nodes: NodeProcess[] = [];
   try {
     const disk = (await measureDisk(dir, 2)).lines[0];
@@ -122,7 +130,7 @@ export async function run(args: readonly string[]): Promise<void> {
     const rtt = await measureRtt(2000);
     printLine(fsyncLine);
     printLine(rtt);
-    nodes = await startCluster(dir, Number(o.get("tick-ms") ?? 100), storage);
+    nodes = await startCluster(dir, tickMs, storage);
     const leader = await findLeader(nodes);
     for (const clients of clientCounts) {
       const r = await leader.ask({ type: "run", clients, seconds, bytes: 256 });

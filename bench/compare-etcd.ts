@@ -25,12 +25,28 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type LoadApi, type LoadOp, type LoadResult, runLoad } from "../src/cli/load.js";
+import {
+  type LoadApi,
+  type LoadOp,
+  type LoadResult,
+  loadOps,
+  runLoad,
+} from "../src/cli/load.js";
 import { ProcessCluster } from "../test/support/process-cluster.js";
 import { renderChart, renderTable, type Row } from "./compare-report.js";
 import { EtcdCluster, ensureEtcd } from "./etcd-cluster.js";
 import { MachineMeter, type MachineShares } from "./process-cpu.js";
-import { defaultWarmupSeconds, parseOptions, printLine, round } from "./report.js";
+import {
+  choice,
+  choiceList,
+  defaultWarmupSeconds,
+  integerList,
+  numberOption,
+  parseOptions,
+  positiveInteger,
+  printLine,
+  round,
+} from "./report.js";
 
 type System = Row["system"];
 type State = "lmdb" | "memory";
@@ -146,9 +162,9 @@ export async function run(args: readonly string[]): Promise<void> {
   const o = parseOptions(args,
     ["rounds", "seconds", "warmup", "warmup-ops", "clients", "cases", "memory-cases", "target",
       "out"]);
-  const rounds = Number(o.get("rounds") ?? 3);
-  const clientsList = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
-  const cases = (o.get("cases") ?? "put,get,mixed").split(",") as LoadOp[];
+  const rounds = positiveInteger(o, "rounds", 3);
+  const clientsList = integerList(o, "clients", "1,16,64,256");
+  const cases = choiceList<LoadOp>(o, "cases", "put,get,mixed", loadOps);
   // By default only the puts (when measured), which keeps the run's length down.
   const memoryCases = o.get("memory-cases")?.split(",") ?? cases.filter((c) => c === "put");
   for (const c of memoryCases) {
@@ -161,10 +177,10 @@ export async function run(args: readonly string[]): Promise<void> {
   };
   const root = await mkdtemp(join(tmpdir(), "raft-store-compare-"));
   const setup: Setup = {
-    seconds: Number(o.get("seconds") ?? 10),
-    warmup: Number(o.get("warmup") ?? defaultWarmupSeconds),
-    warmupOps: Number(o.get("warmup-ops") ?? 10_000),
-    target: o.get("target") ?? "leader",
+    seconds: numberOption(o, "seconds", 10, "a number > 0"),
+    warmup: numberOption(o, "warmup", defaultWarmupSeconds, "a number >= 0"),
+    warmupOps: numberOption(o, "warmup-ops", 10_000, "an integer >= 0"),
+    target: choice(o, "target", "leader", ["leader", "all"] as const),
     etcd: ensureEtcd(log),
     root,
   };

@@ -1,7 +1,9 @@
 // One JSON line per benchmark case, in the format CONTRACTS.md promises; fields that do not
 // apply are null. Also the latency statistics every case uses.
 
+import { stat } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
 
 export interface BenchLine {
   readonly suite: string;
@@ -56,6 +58,11 @@ export function round(value: number, digits = 3): number {
   return Math.round(value * scale) / scale;
 }
 
+/** A bad benchmark option. The dispatcher prints its message, without a stack, and exits 2. */
+export class BenchOptionError extends Error {
+  override readonly name = "BenchOptionError";
+}
+
 /** Parses `--name value` options; unknown names are an error. */
 export function parseOptions(
   args: readonly string[],
@@ -67,21 +74,91 @@ export function parseOptions(
     const value = args[i + 1];
     if (name === undefined || !known.includes(name) || value === undefined) {
       const usage = known.map((option) => `--${option} <value>`).join(" ");
-      throw new Error(`bad option ${args[i]}; options: ${usage}`);
+      throw new BenchOptionError(`bad option ${args[i]}; options: ${usage}`);
     }
     options.set(name, value);
   }
   return options;
 }
 
+/** What a numeric option must be; the text is also the error's. */
+export type NumberRule = "an integer >= 1" | "an integer >= 0" | "a number > 0" | "a number >= 0";
+
+function obeys(value: number, rule: NumberRule): boolean {
+  if (!Number.isFinite(value)) return false;
+  if (rule.startsWith("an integer") && !Number.isSafeInteger(value)) return false;
+  return rule.endsWith("> 0") ? value > 0 : value >= (rule.endsWith(">= 1") ? 1 : 0);
+}
+
+function checked(text: string, what: string, rule: NumberRule): number {
+  const value = text.trim() === "" ? Number.NaN : Number(text);
+  if (!obeys(value, rule)) throw new BenchOptionError(`${what} must be ${rule}, got "${text}"`);
+  return value;
+}
+
+/** The numeric option `name`, or `fallback` when it is absent; it must obey `rule`. */
+export function numberOption(
+  options: Map<string, string>,
+  name: string,
+  fallback: number,
+  rule: NumberRule,
+): number {
+  const text = options.get(name);
+  return text === undefined ? fallback : checked(text, `--${name}`, rule);
+}
+
 /** The integer option `name` (at least 1), or `fallback` when it is absent. */
 export function positiveInteger(options: Map<string, string>, name: string, fallback: number):
   number {
-  const value = Number(options.get(name) ?? fallback);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new Error(`--${name} must be an integer >= 1, got ${options.get(name)}`);
+  return numberOption(options, name, fallback, "an integer >= 1");
+}
+
+/** A comma-separated list of integers >= 1 (client counts, batch sizes); `fallback` if absent. */
+export function integerList(options: Map<string, string>, name: string, fallback: string):
+  number[] {
+  return (options.get(name) ?? fallback)
+    .split(",")
+    .map((text) => checked(text, `--${name}: each value`, "an integer >= 1"));
+}
+
+function oneOf<T extends string>(text: string, name: string, allowed: readonly T[]): T {
+  const found = allowed.find((choice) => choice === text);
+  if (found === undefined) {
+    throw new BenchOptionError(`--${name}: "${text}" is not one of ${allowed.join(", ")}`);
   }
-  return value;
+  return found;
+}
+
+/** The option `name`, which must be one of `allowed`; `fallback` if absent. */
+export function choice<T extends string>(
+  options: Map<string, string>,
+  name: string,
+  fallback: T,
+  allowed: readonly T[],
+): T {
+  return oneOf(options.get(name) ?? fallback, name, allowed);
+}
+
+/** A comma-separated list whose every value is one of `allowed`; `fallback` if absent. */
+export function choiceList<T extends string>(
+  options: Map<string, string>,
+  name: string,
+  fallback: string,
+  allowed: readonly T[],
+): T[] {
+  return (options.get(name) ?? fallback).split(",").map((text) => oneOf(text, name, allowed));
+}
+
+/** The `--dir` option, which must name an existing directory; the system's temporary one if
+ * absent. */
+export async function directoryOption(options: Map<string, string>): Promise<string> {
+  const dir = options.get("dir");
+  if (dir === undefined) return tmpdir();
+  const found = await stat(dir).catch(() => null);
+  if (found === null || !found.isDirectory()) {
+    throw new BenchOptionError(`--dir ${dir}: no such directory`);
+  }
+  return dir;
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (for the nodes a benchmark starts). */

@@ -11,16 +11,23 @@
 import { fork } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type LoadOp, runLoad } from "../src/cli/load.js";
+import { type LoadOp, loadOps, runLoad } from "../src/cli/load.js";
 import { MachineMeter, ownCpuUs, processCpuUs } from "./process-cpu.js";
-import { parseOptions, printLine, round } from "./report.js";
+import {
+  choiceList,
+  integerList,
+  numberOption,
+  parseOptions,
+  printLine,
+  round,
+} from "./report.js";
 
 export async function run(args: readonly string[]): Promise<void> {
   const o = parseOptions(args, ["clients", "seconds", "warmup", "cases"]);
-  const clients = (o.get("clients") ?? "256").split(",").map(Number);
-  const seconds = Number(o.get("seconds") ?? 10);
-  const warmup = Number(o.get("warmup") ?? 5);
-  const cases = (o.get("cases") ?? "put").split(",") as LoadOp[];
+  const clients = integerList(o, "clients", "256");
+  const seconds = numberOption(o, "seconds", 10, "a number > 0");
+  const warmup = numberOption(o, "warmup", 5, "a number >= 0");
+  const cases = choiceList<LoadOp>(o, "cases", "put", loadOps);
   const child = fork(join(fileURLToPath(new URL(".", import.meta.url)), "resp-floor-server.js"),
     [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   try {

@@ -1,6 +1,8 @@
 // The benchmark dispatcher: `node dist/bench/run.js <suite> [options]`. Each suite is a module
 // in this directory exporting `run(args)`; add a suite by adding its file and a line below.
 
+import { BenchOptionError } from "./report.js";
+
 interface Suite {
   run(args: readonly string[]): Promise<void>;
 }
@@ -25,7 +27,13 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  await (await load()).run(args);
+  try {
+    await (await load()).run(args);
+  } catch (error) {
+    if (!(error instanceof BenchOptionError)) throw error;
+    process.stderr.write(`npm run bench -- ${name}: ${error.message}\n`);
+    process.exitCode = 2;
+  }
 }
 
 await main();

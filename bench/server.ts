@@ -20,13 +20,24 @@
 
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type LoadApi, type LoadOp, runLoad } from "../src/cli/load.js";
+import { type LoadApi, type LoadOp, loadOps, runLoad } from "../src/cli/load.js";
 import { ProcessCluster } from "../test/support/process-cluster.js";
 import { profilesIn } from "./cpu-profile.js";
 import { writeFlameGraph } from "./flamegraph.js";
 import { summarizeProfile } from "./profile-summary.js";
 import { MachineMeter, ownCpuUs, processCpuUs } from "./process-cpu.js";
-import { defaultWarmupSeconds, parseOptions, printLine, round } from "./report.js";
+import {
+  BenchOptionError,
+  choice,
+  choiceList,
+  defaultWarmupSeconds,
+  integerList,
+  numberOption,
+  parseOptions,
+  positiveInteger,
+  printLine,
+  round,
+} from "./report.js";
 
 /**
  * CPU µs per operation of the leader, each follower and the load generator (this process) over
@@ -83,15 +94,17 @@ export async function run(args: readonly string[]): Promise<void> {
     "ab",
     "pairs",
   ]);
-  const apis = (o.get("api") ?? "http")
-    .split(",")
-    .flatMap((a) => (a === "both" ? ["http", "resp"] : [a])) as LoadApi[];
-  const clients = (o.get("clients") ?? "1,16,64,256").split(",").map(Number);
-  const seconds = Number(o.get("seconds") ?? 10);
-  const warmup = Number(o.get("warmup") ?? defaultWarmupSeconds);
-  const warmupOps = Number(o.get("warmup-ops") ?? 10_000);
-  const cases = (o.get("cases") ?? "put,get").split(",") as LoadOp[];
-  const target = o.get("target") ?? "leader";
+  const apis = choiceList(o, "api", "http", ["http", "resp", "both"] as const)
+    .flatMap((a): LoadApi[] => (a === "both" ? ["http", "resp"] : [a]));
+  const clients = integerList(o, "clients", "1,16,64,256");
+  const seconds = numberOption(o, "seconds", 10, "a number > 0");
+  const warmup = numberOption(o, "warmup", defaultWarmupSeconds, "a number >= 0");
+  const warmupOps = numberOption(o, "warmup-ops", 10_000, "an integer >= 0");
+  const cases = choiceList<LoadOp>(o, "cases", "put,get", loadOps);
+  const target = choice(o, "target", "leader", ["leader", "all"] as const);
+  const tickMs = numberOption(o, "tick-ms", 100, "an integer >= 1");
+  const storage = choice(o, "storage", "wal", ["wal", "lmdb", "level", "memory"] as const);
+  const state = choice(o, "state", "lmdb", ["lmdb", "memory"] as const);
   const profileOption = o.get("profile");
   const profile = profileOption === undefined ? undefined : resolve(profileOption);
   const ab = o.get("ab");
@@ -101,10 +114,8 @@ export async function run(args: readonly string[]): Promise<void> {
     return;
   }
   const sides = ab.split("|");
-  const pairs = Number(o.get("pairs") ?? 4);
-  if (sides.length !== 2 || !Number.isSafeInteger(pairs) || pairs < 1) {
-    throw new Error('--ab takes "<flags A>|<flags B>" and --pairs a positive integer');
-  }
+  const pairs = positiveInteger(o, "pairs", 4);
+  if (sides.length !== 2) throw new BenchOptionError('--ab takes "<flags A>|<flags B>"');
   const [a, b] = sides as [string, string];
   for (let pair = 0; pair < pairs; pair++) {
     for (const flags of [a, b, b, a]) await runOnce(`${common} ${flags}`.trim());
@@ -113,9 +124,9 @@ export async function run(args: readonly string[]): Promise<void> {
   async function runOnce(memberFlags: string): Promise<void> {
     const cluster = new ProcessCluster({
       size: 3,
-      tickMs: Number(o.get("tick-ms") ?? 100),
-      storage: o.get("storage") ?? "wal",
-      state: o.get("state") ?? "lmdb",
+      tickMs,
+      storage,
+      state,
       // Extra `serve` flags for every member, for A/B runs of a setting.
       flags: ["--log-level", "warn", ...memberFlags.split(" ").filter(Boolean)],
       nodeArgs: (id: number) => [

@@ -11,7 +11,6 @@
 
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SnapshotMeta } from "../src/core/types.js";
@@ -22,6 +21,7 @@ import { openStorage } from "../src/storage/open-storage.js";
 import type { Storage } from "../src/storage/types.js";
 import {
   type BenchLine,
+  directoryOption,
   freePort,
   parseOptions,
   positiveInteger,
@@ -247,7 +247,7 @@ export async function run(args: readonly string[]): Promise<void> {
   const keys = positiveInteger(o, "keys", 1_000_000);
   const valueBytes = positiveInteger(o, "value-bytes", 100);
   const streamMb = positiveInteger(o, "stream-mb", 500);
-  const dir = await mkdtemp(join(o.get("dir") ?? tmpdir(), "raft-store-bench-snapshot-"));
+  const dir = await mkdtemp(join(await directoryOption(o), "raft-store-bench-snapshot-"));
   try {
     await localCases(dir, keys, valueBytes);
     await tcpCase(dir, streamMb);

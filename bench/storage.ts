@@ -18,7 +18,6 @@
 // goes to a temporary directory that is removed afterwards.
 
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { type Entry, EntryType } from "../src/core/types.js";
 import { openStorage } from "../src/storage/open-storage.js";
@@ -32,9 +31,21 @@ import {
 } from "../src/storage/wal/wal-log-store.js";
 import { type DiskLimits, measureDisk, sequentialMbPerSec } from "./disk.js";
 import { MachineMeter } from "./process-cpu.js";
-import { type BenchLine, latency, parseOptions, printLine, round } from "./report.js";
+import {
+  type BenchLine,
+  choice,
+  choiceList,
+  directoryOption,
+  latency,
+  numberOption,
+  parseOptions,
+  positiveInteger,
+  printLine,
+  round,
+} from "./report.js";
 
-type DiskKind = "wal" | "lmdb" | "level";
+const diskKinds = ["wal", "lmdb", "level"] as const;
+type DiskKind = (typeof diskKinds)[number];
 const entryBytes = 256;
 /** Sequential cases: one append in flight (`clients` null). */
 const batchSizes = [1, 16, 256] as const;
@@ -252,19 +263,13 @@ async function openAndReadCases(store: Store, dir: string, count: number): Promi
 export async function run(args: readonly string[]): Promise<void> {
   const options = parseOptions(args,
     ["seconds", "dir", "backends", "open-entries", "wal-write-mode", "wal-preallocate"]);
-  const seconds = Number(options.get("seconds") ?? 3);
-  const openEntries = Number(options.get("open-entries") ?? 1_000_000);
-  const backends = (options.get("backends") ?? "wal,lmdb,level").split(",") as DiskKind[];
-  const writeMode = (options.get("wal-write-mode") ?? "auto") as WalWriteMode;
-  if (!walWriteModes.includes(writeMode)) {
-    throw new Error(`--wal-write-mode ${writeMode}: use one of ${walWriteModes.join(", ")}`);
-  }
-  const preallocate = options.get("wal-preallocate") ?? "on";
-  if (preallocate !== "on" && preallocate !== "off") {
-    throw new Error(`--wal-preallocate ${preallocate}: use on or off`);
-  }
+  const seconds = numberOption(options, "seconds", 3, "a number > 0");
+  const openEntries = positiveInteger(options, "open-entries", 1_000_000);
+  const backends = choiceList(options, "backends", "wal,lmdb,level", diskKinds);
+  const writeMode = choice<WalWriteMode>(options, "wal-write-mode", "auto", walWriteModes);
+  const preallocate = choice(options, "wal-preallocate", "on", ["on", "off"] as const);
   const wal: WalSetting = { writeMode, preallocate: preallocate === "on" };
-  const root = await mkdtemp(join(options.get("dir") ?? tmpdir(), "raft-store-bench-"));
+  const root = await mkdtemp(join(await directoryOption(options), "raft-store-bench-"));
   try {
     const disk = await measureDisk(root, seconds);
     disk.lines.forEach(printLine);

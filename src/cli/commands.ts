@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import type { ClusterView } from "../server/api.js";
 import { ApiError, HttpClient, apiError, keyPath } from "./http-client.js";
-import { type LoadApi, type LoadOp, runLoad } from "./load.js";
+import { type LoadApi, type LoadOp, loadOps, runLoad } from "./load.js";
 
 export const clientUsage = `raft-store <command> [--endpoint host:port] [--token T] [--json]
   put <key> <value> [--ttl-ms N]      write a key
@@ -241,7 +241,7 @@ async function bench(ctx: Context): Promise<void> {
   const api = (ctx.flags.api ?? "http") as LoadApi;
   const op = (ctx.flags.op ?? "put") as LoadOp;
   if (!["http", "resp"].includes(api)) throw new UsageError("--api http|resp");
-  if (!["put", "get", "mixed"].includes(op)) throw new UsageError("--op put|get|mixed");
+  if (!loadOps.includes(op)) throw new UsageError(`--op ${loadOps.join("|")}`);
   let endpoint = ctx.client.endpoint;
   if (api === "resp") {
     const view = await ctx.client.json<ClusterView>("GET", "/v1/cluster");

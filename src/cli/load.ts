@@ -6,7 +6,8 @@ import { keyPath } from "./http-client.js";
 import { RawHttpConnection } from "./raw-http.js";
 import { RespClient, RespError } from "./resp-client.js";
 
-export type LoadOp = "put" | "get" | "mixed";
+export const loadOps = ["put", "get", "mixed"] as const;
+export type LoadOp = (typeof loadOps)[number];
 /** raft-store's HTTP or RESP API, or etcd's v3 JSON gateway (for side-by-side benchmarks). */
 export type LoadApi = "http" | "resp" | "etcd";
 
