@@ -6,11 +6,15 @@ import { RaftStoreError } from "../errors.js";
 import { parseServeArgs, serveUsage } from "../server/config.js";
 import { pinoLogger } from "../server/log.js";
 import { startServer } from "../server/server.js";
+import { raftStoreVersion } from "../version.js";
 import { UsageError, clientUsage, describeError, runClientCommand } from "./commands.js";
 import { parseDevArgs, runDev } from "./dev.js";
 
 const usage = `usage:
 ${serveUsage}
+
+raft-store --version
+  print the version
 
 raft-store dev [--nodes 3] [--data ./data] [--peer-base 7001] [--http-base 8001] [--resp-base 6379]
   a local cluster in child processes (what \`npm start\` runs)
@@ -48,6 +52,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     process.stdout.write(`${usage}\n`);
     return command === undefined ? 1 : 0;
+  }
+  if (command === "version" || command === "--version" || command === "-v") {
+    process.stdout.write(`raft-store ${raftStoreVersion}\n`);
+    return 0;
   }
   if (command === "serve") {
     await serve(rest);

@@ -178,16 +178,37 @@ test("unknown commands, wrong arity, garbage and truncated input get -ERR; the s
   assert.equal(await follower.set("after-garbage", "ok"), "OK");
 });
 
-test("redis-cli works where it is installed", (t) => {
-  let version: string;
-  try {
-    version = execFileSync("redis-cli", ["--version"]).toString();
-  } catch {
-    t.skip("redis-cli is not installed");
-    return;
-  }
-  assert.match(version, /redis-cli/);
-  const port = cluster.resp(1).split(":")[1] ?? "";
-  assert.equal(execFileSync("redis-cli", ["-p", port, "SET", "cli", "1"]).toString().trim(), "OK");
-  assert.equal(execFileSync("redis-cli", ["-p", port, "GET", "cli"]).toString().trim(), "1");
-});
+test("redis-cli works where it is installed: commands, stdin, -x, --pipe, --bigkeys, --memkeys",
+  (t) => {
+    let version: string;
+    try {
+      version = execFileSync("redis-cli", ["--version"]).toString();
+    } catch {
+      t.skip("redis-cli is not installed");
+      return;
+    }
+    assert.match(version, /redis-cli/);
+    const port = cluster.resp(1).split(":")[1] ?? "";
+    const cli = (args: readonly string[], input?: string): string =>
+      execFileSync("redis-cli", ["-p", port, ...args], { input }).toString().trim();
+    assert.equal(cli(["SET", "cli", "1"]), "OK");
+    assert.equal(cli(["GET", "cli"]), "1");
+    assert.equal(cli(["-3", "INCR", "cli"]), "2");
+    // Commands read line by line from stdin, and a value read from stdin with -x.
+    assert.equal(cli([], "SET cli-a x\nAPPEND-IS-UNKNOWN\nGET cli-a\n").split("\n").at(-1), "x");
+    assert.equal(cli(["-x", "SET", "cli-big"], "y".repeat(5000)), "OK");
+    assert.equal(cli(["STRLEN", "cli-big"]), "5000");
+    // Mass insertion: raw protocol on stdin; redis-cli ends it with an ECHO of its own.
+    const sets = Array.from({ length: 200 }, (_, i) => {
+      const key = `cli-pipe-${i}`;
+      return `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$1\r\n${i % 10}\r\n`;
+    });
+    assert.match(cli(["--pipe"], sets.join("")), /errors: 0, replies: 200/);
+    assert.equal(cli(["GET", "cli-pipe-199"]), "9");
+    // Key statistics: SCAN, TYPE and STRLEN, then MEMORY USAGE (9 bytes of key, 5000 of value).
+    assert.match(cli(["--bigkeys"]), /Biggest string found '"cli-big"' has 5000 bytes/);
+    const memkeys = cli(["--memkeys"]);
+    assert.doesNotMatch(memkeys, /failed/);
+    assert.match(memkeys, /Biggest string found '"cli-big"' has 5007 bytes/);
+    assert.match(cli(["INFO", "server"]), /raft_store_version:\d+\.\d+\.\d+/);
+  });

@@ -1,10 +1,10 @@
 // Keyspace commands: DEL/UNLINK, EXISTS, TYPE, TTL/PTTL, EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT,
-// PERSIST. Listings (SCAN, KEYS, DBSIZE) are in commands-scan.ts.
+// PERSIST, MEMORY USAGE. Listings (SCAN, KEYS, DBSIZE) are in commands-scan.ts.
 
 import { int64Arg, keyArg, keyArgs, word } from "./args.js";
 import type { CommandContext, CommandSpec } from "./context.js";
-import { CommandError } from "./errors.js";
-import { integer, simple, type Reply } from "./reply.js";
+import { CommandError, syntaxError, wrongArity } from "./errors.js";
+import { integer, nullReply, simple, type Reply } from "./reply.js";
 
 async function del(context: CommandContext, args: readonly Buffer[]): Promise<Reply> {
   // Redis counts a key named twice once (the second lookup finds it gone).
@@ -88,6 +88,31 @@ async function persist(context: CommandContext, args: readonly Buffer[]): Promis
   return integer(response.existed ? 1 : 0);
 }
 
+/**
+ * MEMORY USAGE key [SAMPLES count]: the bytes of the key and of its value (UTF-8), or nil when
+ * the key is absent. Redis adds its allocator's overheads, which this store does not have in
+ * the same form, so the figure is for ranking keys (`redis-cli --memkeys`), not for sizing a
+ * machine. SAMPLES is checked and ignored: a value here is one string. Other MEMORY
+ * subcommands are refused.
+ */
+async function memory(context: CommandContext, args: readonly Buffer[]): Promise<Reply> {
+  const raw = args[1] ?? Buffer.alloc(0);
+  if (word(raw) !== "usage") {
+    const name = raw.toString("latin1");
+    throw new CommandError(`ERR unknown subcommand '${name}'. Only MEMORY USAGE is supported.`);
+  }
+  if (args.length !== 3 && args.length !== 5) throw wrongArity("memory|usage");
+  if (args.length === 5) {
+    if (word(args[3] ?? Buffer.alloc(0)) !== "samples") throw new CommandError(syntaxError);
+    if (int64Arg(args[4] ?? Buffer.alloc(0)) < 0n) throw new CommandError(syntaxError);
+  }
+  const key = keyArg(args[2] ?? Buffer.alloc(0));
+  const response = await context.kv.get([key], context.connection.consistency);
+  const entry = response.entries[0];
+  if (!entry) return nullReply;
+  return integer(Buffer.byteLength(key, "utf8") + Buffer.byteLength(entry.value, "utf8"));
+}
+
 const write = ["write", "fast"];
 const read = ["readonly", "fast"];
 const one: readonly [number, number, number] = [1, 1, 1];
@@ -97,6 +122,7 @@ export const keyCommands: readonly CommandSpec[] = [
   { name: "unlink", arity: -2, flags: ["write"], keys: [1, -1, 1], handler: del },
   { name: "exists", arity: -2, flags: read, keys: [1, -1, 1], handler: exists },
   { name: "type", arity: 2, flags: read, keys: one, handler: type },
+  { name: "memory", arity: -2, flags: ["readonly"], keys: [2, 2, 1], handler: memory },
   { name: "ttl", arity: 2, flags: read, keys: one, handler: ttl("s") },
   { name: "pttl", arity: 2, flags: read, keys: one, handler: ttl("ms") },
   { name: "expire", arity: -3, flags: write, keys: one, handler: expire("expire", 1000, false) },

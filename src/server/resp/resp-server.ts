@@ -10,6 +10,7 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../../logger.js";
+import { raftStoreVersion } from "../../version.js";
 import type { AdminApi, KvApi } from "../api.js";
 import { type ConnectionLimits, RespConnection } from "./connection.js";
 import {
@@ -47,7 +48,7 @@ export interface RespServerOptions {
   readonly tls?: tls.SecureContextOptions;
   /** Connections beyond this are refused with -ERR (default 10000). */
   readonly maxClients?: number;
-  /** For INFO (default: version from npm_package_version or "unknown", started now). */
+  /** For INFO (default: the version in raft-store's package.json, started now). */
   readonly serverInfo?: () => RespServerInfo;
   /** Counts each command as ok or error. */
   readonly metrics?: RespMetrics;
@@ -147,7 +148,7 @@ class RespServerImpl implements RespServer {
 }
 
 function defaultServerInfo(startedAtMs: number): () => RespServerInfo {
-  const info = { version: process.env["npm_package_version"] ?? "unknown", startedAtMs };
+  const info = { version: raftStoreVersion, startedAtMs };
   return () => info;
 }
 

@@ -151,6 +151,26 @@ test("DEL counts a deleted key once; EXISTS counts repeats; TYPE is string or no
   assert.equal(await h.call("EXISTS", "a", "b"), ":0\r\n");
 });
 
+test("MEMORY USAGE answers the key's and value's UTF-8 bytes, or nil; other forms are refused",
+  async () => {
+    const h = harness();
+    await h.call("SET", "ké", "héllo");
+    assert.equal(await h.call("MEMORY", "USAGE", "ké"), ":9\r\n");
+    assert.equal(await h.call("memory", "usage", "ké", "SAMPLES", "0"), ":9\r\n");
+    assert.equal(await h.call("MEMORY", "USAGE", "missing"), NIL);
+    assert.ok(h.kv.calls.includes("get linearizable ké"));
+    assert.equal(await h.call("MEMORY", "USAGE", "ké", "SAMPLES"),
+      "-ERR wrong number of arguments for 'memory|usage' command\r\n");
+    assert.equal(await h.call("MEMORY", "USAGE", "ké", "COUNT", "5"), "-ERR syntax error\r\n");
+    assert.equal(await h.call("MEMORY", "USAGE", "ké", "SAMPLES", "-1"),
+      "-ERR syntax error\r\n");
+    assert.equal(await h.call("MEMORY", "USAGE", "ké", "SAMPLES", "x"), notInteger);
+    assert.equal(await h.call("MEMORY", "STATS"),
+      "-ERR unknown subcommand 'STATS'. Only MEMORY USAGE is supported.\r\n");
+    assert.equal(await h.call("MEMORY"),
+      "-ERR wrong number of arguments for 'memory' command\r\n");
+  });
+
 test("TTL and PTTL: -2 when absent, -1 without expiry, TTL rounded like Redis", async () => {
   const h = harness();
   assert.equal(await h.call("TTL", "none"), ":-2\r\n");
