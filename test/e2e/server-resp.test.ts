@@ -1,12 +1,13 @@
-// raft-store's Redis protocol end to end: ioredis (and redis-cli where installed) against a
-// real 3-process cluster, every command of the server issue through a follower, pipelining,
-// and garbage or truncated input answered with -ERR while the server keeps serving.
+// raft-store's Redis protocol end to end: ioredis, node-redis (and redis-cli where installed)
+// against a real 3-process cluster, every command of the server issue through a follower,
+// pipelining, and garbage or truncated input answered with -ERR while the server keeps serving.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import net from "node:net";
 import { after, before, test } from "node:test";
 import { Redis } from "ioredis";
+import { createClient } from "redis";
 import { eventually } from "../support/eventually.js";
 import { ProcessCluster } from "../support/process-cluster.js";
 
@@ -20,6 +21,7 @@ function connect(id: number): Redis {
   return client;
 }
 
+let followerId: number;
 let follower: Redis;
 let other: Redis;
 
@@ -27,7 +29,8 @@ before(async () => {
   await cluster.start();
   const leader = await cluster.waitLeader();
   const ids = [1, 2, 3].filter((id) => id !== leader);
-  follower = connect(ids[0] ?? 1);
+  followerId = ids[0] ?? 1;
+  follower = connect(followerId);
   other = connect(ids[1] ?? 2);
 });
 
@@ -176,6 +179,35 @@ test("unknown commands, wrong arity, garbage and truncated input get -ERR; the s
   }
   assert.equal(await other.ping(), "PONG");
   assert.equal(await follower.set("after-garbage", "ok"), "OK");
+});
+
+test("node-redis (the redis package) works, with RESP2 and RESP3", async () => {
+  const port = Number(cluster.resp(followerId).split(":")[1]);
+  for (const RESP of [2, 3] as const) {
+    const client = createClient({ socket: { host: "127.0.0.1", port }, RESP });
+    await client.connect();
+    try {
+      const key = `node-redis-${RESP}`;
+      assert.equal(await client.set(key, "1"), "OK");
+      assert.equal(await client.incr(key), 2);
+      assert.deepEqual(await client.mGet([key, "node-redis-missing"]), ["2", null]);
+      assert.equal(await client.set(`${key}-ttl`, "v", { NX: true, PX: 60_000 }), "OK");
+      const pttl = await client.pTTL(`${key}-ttl`);
+      assert.ok(pttl > 50_000 && pttl <= 60_000, `pttl ${pttl}`);
+      const seen: string[] = [];
+      for await (const keys of client.scanIterator({ MATCH: `${key}*`, COUNT: 1 })) {
+        seen.push(...keys);
+      }
+      assert.deepEqual(seen.sort(), [key, `${key}-ttl`]);
+      const replies = await Promise.all([client.set(`${key}-p`, "x"), client.get(`${key}-p`),
+        client.del(`${key}-p`)]);
+      assert.deepEqual(replies, ["OK", "x", 1]);
+      assert.equal(await client.memoryUsage(key), key.length + 1);
+      await assert.rejects(client.sendCommand(["LPUSH", "l", "a"]), /ERR unknown command/);
+    } finally {
+      client.destroy();
+    }
+  }
 });
 
 test("redis-cli works where it is installed: commands, stdin, -x, --pipe, --bigkeys, --memkeys",
