@@ -84,10 +84,17 @@ export function parseOptions(
 /** What a numeric option must be; the text is also the error's. */
 export type NumberRule = "an integer >= 1" | "an integer >= 0" | "a number > 0" | "a number >= 0";
 
+const bounds: Readonly<Record<NumberRule, { integer: boolean; min: number; above: boolean }>> = {
+  "an integer >= 1": { integer: true, min: 1, above: false },
+  "an integer >= 0": { integer: true, min: 0, above: false },
+  "a number > 0": { integer: false, min: 0, above: true },
+  "a number >= 0": { integer: false, min: 0, above: false },
+};
+
 function obeys(value: number, rule: NumberRule): boolean {
-  if (!Number.isFinite(value)) return false;
-  if (rule.startsWith("an integer") && !Number.isSafeInteger(value)) return false;
-  return rule.endsWith("> 0") ? value > 0 : value >= (rule.endsWith(">= 1") ? 1 : 0);
+  const { integer, min, above } = bounds[rule];
+  if (!Number.isFinite(value) || (integer && !Number.isSafeInteger(value))) return false;
+  return above ? value > min : value >= min;
 }
 
 function checked(text: string, what: string, rule: NumberRule): number {
@@ -149,8 +156,7 @@ export function choiceList<T extends string>(
   return (options.get(name) ?? fallback).split(",").map((text) => oneOf(text, name, allowed));
 }
 
-/** The `--dir` option, which must name an existing directory; the system's temporary one if
- * absent. */
+/** `--dir`, which must name an existing directory; the system's temporary one if absent. */
 export async function directoryOption(options: Map<string, string>): Promise<string> {
   const dir = options.get("dir");
   if (dir === undefined) return tmpdir();
