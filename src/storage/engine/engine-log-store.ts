@@ -4,6 +4,9 @@
 // Suffix deletion removes keys from the top down in batches, so a crash part-way leaves a
 // contiguous (longer) log, never a gap, and the last batch is synced. Prefix deletion syncs the
 // new compaction point first, then clears the keys below it; leftovers are cleared on open.
+// Appends go through group commit (group-commit.ts): appends made while a write is in flight
+// share the next engine write, one transaction (LMDB) or batch (LevelDB) and one sync. A failed
+// write stops the store (StorageFailedError), as the WAL does.
 
 import { assert } from "../../assert.js";
 import { type Entry, type LogIndex, type Term, entryBytes } from "../../core/types.js";
@@ -14,7 +17,8 @@ import {
   initialCompactionPoint,
 } from "../compaction-point.js";
 import { decodeEntryValue, encodeEntryValue } from "../entry-codec.js";
-import { CorruptLogError, StorageClosedError } from "../errors.js";
+import { CorruptLogError, StorageClosedError, StorageFailedError } from "../errors.js";
+import { GroupCommit, groupBytesMax, pendingBytesMax } from "../group-commit.js";
 import {
   type LogBounds,
   checkAppend,
@@ -38,17 +42,31 @@ const chunkEntries = 1024;
 const syncMarkerKey = Buffer.from("m:sync", "latin1");
 const keyAfterAllEntries = entryKey(Number.MAX_SAFE_INTEGER);
 
+/** One append waiting for group commit: its puts, and its last entry (none when empty). */
+interface PendingAppend {
+  readonly operations: readonly KvOperation[];
+  readonly last: Entry | undefined;
+}
+
 export class EngineLogStore implements LogStore {
   private readonly queue = new SerialQueue();
-  private closed = false;
+  private readonly commits: GroupCommit<PendingAppend>;
+  private status: "open" | "closed" | "failed" = "open";
   /** Whether anything was written without sync since the last synced write. */
   private unsynced = false;
+  /** The last entry accepted by append(), written or still in group commit. */
+  private accepted: { readonly index: LogIndex; readonly term: Term };
 
   private constructor(
     private readonly engine: KvEngine,
     private readonly entryBytesMax: number,
+    /** What is written: lastIndex and lastTerm move once a group's write returns. */
     private bounds: LogBounds & { readonly compactedTerm: Term },
-  ) {}
+  ) {
+    this.accepted = { index: bounds.lastIndex, term: bounds.lastTerm };
+    this.commits = new GroupCommit((appends, sync) => this.writeGroup(appends, sync),
+      groupBytesMax);
+  }
 
   static async open(engine: KvEngine, entryBytesMax: number): Promise<EngineLogStore> {
     const pointValue = await engine.get(compactionKey);
@@ -67,6 +85,7 @@ export class EngineLogStore implements LogStore {
       await store.readEntry(firstIndex);
       const last = await store.readEntry(lastIndex);
       store.bounds = { ...store.bounds, lastTerm: last.term };
+      store.accepted = { index: lastIndex, term: last.term };
     }
     return store;
   }
@@ -81,6 +100,7 @@ export class EngineLogStore implements LogStore {
 
   term(index: LogIndex): Promise<Term> {
     return this.queue.run(async () => {
+      await this.commits.idle();
       this.checkOpen();
       checkTermIndex(this.bounds, index);
       return this.termAt(index);
@@ -89,6 +109,7 @@ export class EngineLogStore implements LogStore {
 
   entries(lo: LogIndex, hi: LogIndex, bytesMax: number): Promise<Entry[]> {
     return this.queue.run(async () => {
+      await this.commits.idle();
       this.checkOpen();
       if (!checkRange(this.bounds, lo, hi, bytesMax)) return [];
       const result: Entry[] = [];
@@ -106,24 +127,36 @@ export class EngineLogStore implements LogStore {
     });
   }
 
+  /**
+   * Accepts the batch in call order (checked against earlier accepted appends, written or not)
+   * and hands it to group commit; resolves once the group holding it is written and, when any
+   * append of that group asked for sync, synced.
+   */
   append(entries: readonly Entry[], options: AppendOptions): Promise<void> {
-    return this.queue.run(async () => {
+    const accepted = this.queue.run(async () => {
       this.checkOpen();
-      checkAppend(this.bounds, entries, this.entryBytesMax);
+      const bounds = { ...this.bounds, lastIndex: this.accepted.index,
+        lastTerm: this.accepted.term };
+      checkAppend(bounds, entries, this.entryBytesMax);
+      if (this.commits.pendingBytes >= pendingBytesMax) await this.commits.idle();
+      this.checkOpen();
       const last = entries[entries.length - 1];
-      if (last === undefined) {
-        if (options.sync && this.unsynced) await this.write([syncMarker()], true);
-        return;
-      }
-      const operations: KvOperation[] = entries.map((entry) =>
-        ({ type: "put", key: entryKey(entry.index), value: encodeEntryValue(entry) }));
-      await this.write(operations, options.sync);
-      this.bounds = { ...this.bounds, lastIndex: last.index, lastTerm: last.term };
+      if (last !== undefined) this.accepted = { index: last.index, term: last.term };
+      let bytes = 0;
+      const operations: KvOperation[] = entries.map((entry) => {
+        const value = encodeEntryValue(entry);
+        bytes += value.length;
+        return { type: "put", key: entryKey(entry.index), value };
+      });
+      // Wrapped so the queue moves on now: the next append may join this one's group.
+      return { written: this.commits.submit({ operations, last }, options.sync, bytes) };
     });
+    return accepted.then((result) => result.written);
   }
 
   truncateSuffix(fromIndex: LogIndex): Promise<void> {
     return this.queue.run(async () => {
+      await this.commits.idle();
       this.checkOpen();
       if (!checkTruncateSuffix(this.bounds, fromIndex)) return;
       const newLastTerm = await this.termAt(fromIndex - 1);
@@ -136,11 +169,13 @@ export class EngineLogStore implements LogStore {
         await this.write(operations, bottom === fromIndex);
       }
       this.bounds = { ...this.bounds, lastIndex: fromIndex - 1, lastTerm: newLastTerm };
+      this.accepted = { index: fromIndex - 1, term: newLastTerm };
     });
   }
 
   truncatePrefix(upToIndex: LogIndex, upToTerm: Term): Promise<void> {
     return this.queue.run(async () => {
+      await this.commits.idle();
       this.checkOpen();
       const { firstIndex, lastIndex } = this.bounds;
       const known = upToIndex >= firstIndex - 1 && upToIndex <= lastIndex;
@@ -149,7 +184,8 @@ export class EngineLogStore implements LogStore {
       const point = { firstIndex: upToIndex + 1, compactedTerm: upToTerm };
       await this.write([{ type: "put", key: compactionKey, value: encodeCompactionPoint(point) }],
         true);
-      await this.engine.clearRange(entryKey(firstIndex), entryKey(upToIndex + 1));
+      await this.guard(() =>
+        this.engine.clearRange(entryKey(firstIndex), entryKey(upToIndex + 1)));
       const emptied = upToIndex >= lastIndex;
       this.bounds = {
         firstIndex: upToIndex + 1,
@@ -157,21 +193,49 @@ export class EngineLogStore implements LogStore {
         lastTerm: emptied ? upToTerm : this.bounds.lastTerm,
         compactedTerm: upToTerm,
       };
+      if (emptied) this.accepted = { index: upToIndex, term: upToTerm };
     });
   }
 
   close(): Promise<void> {
     return this.queue.run(async () => {
-      if (this.closed) return;
-      this.closed = true;
-      if (this.unsynced) await this.write([syncMarker()], true);
+      await this.commits.idle();
+      if (this.status === "closed") return;
+      const syncFirst = this.status === "open" && this.unsynced;
+      this.status = "closed";
+      if (syncFirst) await this.write([syncMarker()], true);
     });
   }
 
+  /** Group commit's writer: every put of the group in one engine write, synced if asked. */
+  private async writeGroup(appends: readonly PendingAppend[], sync: boolean): Promise<void> {
+    const operations = appends.flatMap((append) => append.operations);
+    if (operations.length > 0) await this.write(operations, sync);
+    else if (sync && this.unsynced) await this.write([syncMarker()], true);
+    for (const { last } of appends) {
+      if (last !== undefined) {
+        this.bounds = { ...this.bounds, lastIndex: last.index, lastTerm: last.term };
+      }
+    }
+  }
+
   private async write(operations: readonly KvOperation[], sync: boolean): Promise<void> {
-    await this.engine.write(operations, sync);
+    await this.guard(() => this.engine.write(operations, sync));
     // Both engines apply writes in order, so a synced write makes every earlier one durable.
     this.unsynced = !sync;
+  }
+
+  /**
+   * Runs an engine operation; if it fails, the store stops. After a failed write or sync nothing
+   * written since the last good sync is known to be durable, so nothing more may be reported so.
+   */
+  private async guard(operation: () => Promise<void>): Promise<void> {
+    try {
+      await operation();
+    } catch (error) {
+      if (this.status === "open") this.status = "failed";
+      throw new StorageFailedError(`log store ${this.engine.location}`, { cause: error });
+    }
   }
 
   private async termAt(index: LogIndex): Promise<Term> {
@@ -209,7 +273,8 @@ export class EngineLogStore implements LogStore {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new StorageClosedError(`log store ${this.engine.location}`);
+    if (this.status === "closed") throw new StorageClosedError(`log store ${this.engine.location}`);
+    if (this.status === "failed") throw new StorageFailedError(`log store ${this.engine.location}`);
   }
 }
 

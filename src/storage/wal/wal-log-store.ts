@@ -41,7 +41,7 @@ import type { AppendOptions, LogStore } from "../types.js";
 const segmentOpenFlags = constants.O_RDWR | constants.O_DSYNC;
 import { writeCompactionPoint } from "../compaction-point.js";
 import { BufferPool } from "./buffer-pool.js";
-import { GroupCommit } from "./group-commit.js";
+import { GroupCommit, groupBytesMax, pendingBytesMax } from "../group-commit.js";
 import type { IndexTable } from "./index-table.js";
 import {
   type RecordLimits,
@@ -113,10 +113,6 @@ interface Segment extends SegmentInfo {
 /** Sealed segments keep a read handle open; past this many, they are closed and reopened lazily. */
 const handlesMax = 16;
 export const defaultRecordBytesTarget = 1024 * 1024;
-/** One group commit writes at most this much (it always takes at least one append). */
-const groupBytesMax = 16 * 1024 * 1024;
-/** Appends accepted but not written yet; past this, append() waits (backpressure). */
-const pendingBytesMax = 64 * 1024 * 1024;
 /**
  * Run buffers kept for reuse, and the largest pooled: at most 2 MiB held. A larger run (a batch
  * of over about 900 entries of 256 bytes) spreads one allocation over as many entries.

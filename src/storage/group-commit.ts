@@ -1,17 +1,23 @@
-// Group commit for the WAL. An append accepted while a write or an fdatasync is in flight waits
-// here; when that completes, every waiting append (up to groupBytesMax) is framed into one
-// buffer, written with one write() and covered by one fdatasync. Each append's promise settles
-// only after the write covering it, and, if any append of its group asked for sync, the
-// fdatasync covering it. A lone append is written at once: a sequential caller adds no wait.
+// Group commit for the log stores (the WAL, and the LMDB and LevelDB ones). An append accepted
+// while a write or a sync is in flight waits here; when that completes, every waiting append (up
+// to groupBytesMax) goes into one write (the WAL: one writev; an engine: one transaction or
+// batch) covered by one sync. Each append's promise settles only after the write covering it,
+// and, if any append of its group asked for sync, the sync covering it. A lone append is
+// written at once: a sequential caller adds no wait.
 //
 // Groups are written in submission order and their appends resolve in that order. A failed
 // write or fdatasync rejects every append of its group and every append waiting behind it, and
 // every later submit(): after a failed fsync nothing written since the last good one is known
 // to be durable, so nothing may be reported so.
 
-import { assert } from "../../assert.js";
+import { assert } from "../assert.js";
 
-/** Writes the appends of one group (in order) together; fdatasyncs afterwards when `sync`. */
+/** One group commit writes at most this much (it always takes at least one append). */
+export const groupBytesMax = 16 * 1024 * 1024;
+/** Appends accepted but not written yet; past this, a store's append() waits (backpressure). */
+export const pendingBytesMax = 64 * 1024 * 1024;
+
+/** Writes the appends of one group (in order) together; syncs afterwards when `sync`. */
 export type WriteGroup<T> = (appends: readonly T[], sync: boolean) => Promise<void>;
 
 interface Waiter<T> {
