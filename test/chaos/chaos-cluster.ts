@@ -15,7 +15,13 @@ export interface ChaosClusterOptions {
   readonly electionTicks?: number;
   /** The members' key-value state (`--state`): on disk in LMDB (the default) or in memory. */
   readonly state?: "lmdb" | "memory";
+  /** The members' Raft log backend (`--storage`, default the WAL). */
+  readonly storage?: ChaosStorage;
 }
+
+/** Log backends a chaos run can give its members (`serve --storage`; not memory: no disk). */
+export const chaosStorages = ["wal", "lmdb", "level"] as const;
+export type ChaosStorage = (typeof chaosStorages)[number];
 
 const stopGraceMs = 10_000;
 
@@ -44,7 +50,7 @@ export class ChaosCluster {
       root: o.root,
       tickMs: o.tickMs ?? 50,
       electionTicks: o.electionTicks ?? 10,
-      storage: "wal",
+      storage: o.storage ?? "wal",
       state: o.state ?? "lmdb",
       // Snapshots far more often than the server's default (100,000 entries), so that a run
       // of a few minutes takes, streams and installs them under faults.

@@ -3,7 +3,8 @@
 // writes stays linearizable, and a set workload under crashes and partitions loses no
 // acknowledged add. And that the harness would notice if it did not: with the planted
 // --unsafe-local-reads bug, a scripted isolated-leader read is stale and the checker says so,
-// every time; the same script without the bug stays linearizable.
+// every time; the same script without the bug stays linearizable. The set workload also runs
+// with the Raft log on LMDB and on LevelDB.
 // Seeds are fixed (SEED=n replays another schedule); results go to temp dirs removed after.
 
 import assert from "node:assert/strict";
@@ -74,6 +75,21 @@ test("a set workload under kills and partitions, state in memory, loses no add",
   assert.equal(result.summary.linearizable, true, explain(result, log));
   assert.ok((result.verdict.set?.ok ?? 0) >= 100, explain(result, log));
 });
+
+// The same set workload with the members' Raft log on LMDB, then on LevelDB (the tests above
+// use the WAL, the default): killed members reopen those stores and catch up.
+for (const [offset, storage] of (["lmdb", "level"] as const).entries()) {
+  test(`a set workload under kills and partitions, log on ${storage}, loses no add`, async () => {
+    const { result, log } = await run({
+      seed: seed + 2 + offset, seconds: 10, nemesis: ["kill", "partition"], workload: "set",
+      storage,
+    });
+    assert.ok(log.some((line) => line.includes(`log ${storage}`)), log.join("\n"));
+    assert.equal(result.summary.lost, 0, explain(result, log));
+    assert.equal(result.summary.linearizable, true, explain(result, log));
+    assert.ok((result.verdict.set?.ok ?? 0) >= 100, explain(result, log));
+  });
+}
 
 test("with the planted stale-read bug, the isolated leader's read fails the check", async () => {
   const out = await outputDir(null);

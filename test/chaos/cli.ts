@@ -1,12 +1,13 @@
 // The chaos command (CONTRACTS.md "Chaos"):
 //   npm run chaos -- --nodes K --seconds T --nemesis a,b,c --seed S [--out DIR]
 //     [--workload register|set] [--clients N] [--planted-bug stale-reads]
-//     [--torn-write append|cut] [--state lmdb|memory] [--keep-data] [--scenario stale-read]
+//     [--torn-write append|cut] [--state lmdb|memory] [--storage wal|lmdb|level] [--keep-data]
+//     [--scenario stale-read]
 // Progress lines first; the last line is one JSON object; exit 1 when the history is not
 // linearizable or an acknowledged write was lost, 2 on bad arguments or a run that broke.
 
 import { parseArgs } from "node:util";
-import { ChaosCluster } from "./chaos-cluster.js";
+import { ChaosCluster, type ChaosStorage, chaosStorages } from "./chaos-cluster.js";
 import { type NemesisKind, isNemesisKind, nemesisKinds } from "./nemesis-plan.js";
 import { type ChaosOptions, type PlantedBug, defaultChaosOptions, runChaos } from "./runner.js";
 import { runStaleRead } from "./stale-read.js";
@@ -15,7 +16,8 @@ import type { WorkloadKind } from "./workload.js";
 
 const usage = `usage: npm run chaos -- --nodes K --seconds T --nemesis ${nemesisKinds.join(",")}
   --seed S [--out DIR] [--workload register|set] [--clients N] [--planted-bug stale-reads]
-  [--torn-write append|cut] [--state lmdb|memory] [--keep-data] [--scenario stale-read]`;
+  [--torn-write append|cut] [--state lmdb|memory] [--storage wal|lmdb|level] [--keep-data]
+  [--scenario stale-read]`;
 
 class UsageError extends Error {}
 
@@ -55,7 +57,7 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
       nodes: { type: "string" }, seconds: { type: "string" }, nemesis: { type: "string" },
       seed: { type: "string" }, out: { type: "string" }, workload: { type: "string" },
       clients: { type: "string" }, "planted-bug": { type: "string" },
-      "torn-write": { type: "string" }, state: { type: "string" },
+      "torn-write": { type: "string" }, state: { type: "string" }, storage: { type: "string" },
       "keep-data": { type: "boolean" },
       scenario: { type: "string" }, help: { type: "boolean" },
     },
@@ -76,8 +78,13 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
     clients: integer(values.clients, "clients", d.clients, 1),
     tornMode: oneOf<TearMode>(values["torn-write"], "torn-write", ["append", "cut"], "append"),
     state: oneOf(values.state, "state", ["lmdb", "memory"] as const, d.state),
+    storage: oneOf<ChaosStorage>(values.storage, "storage", chaosStorages, d.storage),
     keepData: values["keep-data"] === true,
   };
+  if (options.storage !== "wal" && options.nemesis.includes("torn-write")) {
+    throw new UsageError(`--nemesis torn-write damages WAL files: it needs --storage wal, ` +
+      `not ${options.storage}`);
+  }
   const scenario = values.scenario === undefined
     ? null
     : oneOf(values.scenario, "scenario", ["stale-read"], "stale-read");

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeViews } from "./admin.js";
-import { ChaosCluster } from "./chaos-cluster.js";
+import { ChaosCluster, type ChaosStorage } from "./chaos-cluster.js";
 import { pairOperations } from "./history.js";
 import { Nemesis, type NemesisEvent } from "./nemesis.js";
 import { type NemesisKind, planNemesis } from "./nemesis-plan.js";
@@ -29,6 +29,8 @@ export interface ChaosOptions {
   readonly tornMode: TearMode;
   /** The members' key-value state: in LMDB (the server's default) or in memory. */
   readonly state: "lmdb" | "memory";
+  /** The members' Raft log backend (`serve --storage`): the WAL (the default), LMDB or LevelDB. */
+  readonly storage: ChaosStorage;
   /** Keep the members' data directories even when the run passes. */
   readonly keepData: boolean;
   /** Wall-clock limit of the linearizability search (default 60 s). */
@@ -38,7 +40,7 @@ export interface ChaosOptions {
 export const defaultChaosOptions: ChaosOptions = {
   nodes: 3, seconds: 30, nemesis: ["kill", "pause", "partition"], seed: 1, out: null,
   workload: "register", plantedBug: null, clients: 10, tornMode: "append", state: "lmdb",
-  keepData: false,
+  storage: "wal", keepData: false,
 };
 
 /** The last line a run prints (CONTRACTS.md "Chaos"). */
@@ -83,11 +85,12 @@ export async function runChaos(o: ChaosOptions, log: Log): Promise<ChaosResult> 
   const dir = await outputDir(o.out);
   const dataRoot = join(dir, "data");
   log(`chaos: ${o.nodes} nodes, ${o.seconds} s, nemesis ${o.nemesis.join(",") || "none"}, ` +
-    `seed ${o.seed}, ${o.workload} workload, ${o.clients} clients, state ${o.state}` +
+    `seed ${o.seed}, ${o.workload} workload, ${o.clients} clients, state ${o.state}, ` +
+    `log ${o.storage}` +
     `${o.plantedBug === null ? "" : `, planted bug ${o.plantedBug}`}; results in ${dir}`);
   const env = await ChaosCluster.start({
     nodes: o.nodes, seed: o.seed, root: dataRoot, flags: plantedFlags(o.plantedBug),
-    state: o.state,
+    state: o.state, storage: o.storage,
   });
   let played: { workload: Workload; nemesis: Nemesis };
   try {
