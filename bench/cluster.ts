@@ -11,6 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { storageKinds } from "../src/storage/types.js";
 import { measureDisk } from "./disk.js";
 import {
   type BenchLine,
@@ -117,7 +118,7 @@ async function findLeader(nodes: readonly NodeProcess[]): Promise<NodeProcess> {
 
 export async function run(args: readonly string[]): Promise<void> {
   const o = parseOptions(args, ["seconds", "clients", "tick-ms", "dir", "storage"]);
-  const storage = choice(o, "storage", "wal", ["wal", "lmdb", "level", "memory"]);
+  const storage = choice(o, "storage", "wal", storageKinds);
   const seconds = numberOption(o, "seconds", 10, "a number > 0");
   const tickMs = numberOption(o, "tick-ms", 100, "an integer >= 1");
   const clientCounts = integerList(o, "clients", "1,16,64,256");

@@ -21,6 +21,7 @@
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type LoadApi, type LoadOp, loadOps, runLoad } from "../src/cli/load.js";
+import { storageKinds } from "../src/storage/types.js";
 import { ProcessCluster } from "../test/support/process-cluster.js";
 import { profilesIn } from "./cpu-profile.js";
 import { writeFlameGraph } from "./flamegraph.js";
@@ -103,7 +104,7 @@ export async function run(args: readonly string[]): Promise<void> {
   const cases = choiceList<LoadOp>(o, "cases", "put,get", loadOps);
   const target = choice(o, "target", "leader", ["leader", "all"] as const);
   const tickMs = numberOption(o, "tick-ms", 100, "an integer >= 1");
-  const storage = choice(o, "storage", "wal", ["wal", "lmdb", "level", "memory"] as const);
+  const storage = choice(o, "storage", "wal", storageKinds);
   const state = choice(o, "state", "lmdb", ["lmdb", "memory"] as const);
   const profileOption = o.get("profile");
   const profile = profileOption === undefined ? undefined : resolve(profileOption);

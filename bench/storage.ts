@@ -22,7 +22,7 @@ import { dirname, join } from "node:path";
 import { type Entry, EntryType } from "../src/core/types.js";
 import { openStorage } from "../src/storage/open-storage.js";
 import { defaultSegmentBytes } from "../src/storage/options.js";
-import type { Storage } from "../src/storage/types.js";
+import { type DiskStorageKind, type Storage, diskStorageKinds } from "../src/storage/types.js";
 import { encodeRuns, frameRecords } from "../src/storage/wal/record.js";
 import {
   type WalWriteMode,
@@ -44,8 +44,6 @@ import {
   round,
 } from "./report.js";
 
-const diskKinds = ["wal", "lmdb", "level"] as const;
-type DiskKind = (typeof diskKinds)[number];
 const entryBytes = 256;
 /** Sequential cases: one append in flight (`clients` null). */
 const batchSizes = [1, 16, 256] as const;
@@ -71,7 +69,7 @@ interface WalSetting {
 
 /** A backend under test, with the WAL's setting (ignored by the others). */
 interface Store {
-  readonly kind: DiskKind;
+  readonly kind: DiskStorageKind;
   readonly wal: WalSetting;
 }
 
@@ -265,7 +263,7 @@ export async function run(args: readonly string[]): Promise<void> {
     ["seconds", "dir", "backends", "open-entries", "wal-write-mode", "wal-preallocate"]);
   const seconds = numberOption(options, "seconds", 3, "a number > 0");
   const openEntries = positiveInteger(options, "open-entries", 1_000_000);
-  const backends = choiceList(options, "backends", "wal,lmdb,level", diskKinds);
+  const backends = choiceList(options, "backends", "wal,lmdb,level", diskStorageKinds);
   const writeMode = choice<WalWriteMode>(options, "wal-write-mode", "auto", walWriteModes);
   const preallocate = choice(options, "wal-preallocate", "on", ["on", "off"] as const);
   const wal: WalSetting = { writeMode, preallocate: preallocate === "on" };

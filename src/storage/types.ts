@@ -133,5 +133,8 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export const storageKinds = ["wal", "lmdb", "level", "memory"] as const;
+/** The backends that keep the log on disk. */
+export const diskStorageKinds = ["wal", "lmdb", "level"] as const;
+export type DiskStorageKind = (typeof diskStorageKinds)[number];
+export const storageKinds = [...diskStorageKinds, "memory"] as const;
 export type StorageKind = (typeof storageKinds)[number];

@@ -2,6 +2,7 @@
 // run through one ChaosProxy. Each member advertises its proxy listener as its peer address, so
 // every connection a member dials to a peer crosses the proxy, where faults are injected.
 
+import { type DiskStorageKind, diskStorageKinds } from "../../src/storage/types.js";
 import { ProcessCluster } from "../support/process-cluster.js";
 import { ChaosProxy } from "./proxy.js";
 
@@ -20,8 +21,8 @@ export interface ChaosClusterOptions {
 }
 
 /** Log backends a chaos run can give its members (`serve --storage`; not memory: no disk). */
-export const chaosStorages = ["wal", "lmdb", "level"] as const;
-export type ChaosStorage = (typeof chaosStorages)[number];
+export const chaosStorages = diskStorageKinds;
+export type ChaosStorage = DiskStorageKind;
 
 const stopGraceMs = 10_000;
 
