@@ -102,6 +102,9 @@ export class StorageClosedError extends RaftStoreError {
 /**
  * A write or fsync failed. The store stops: after a failed fsync the page cache can no longer
  * be trusted (fsyncgate), so retrying on the same file could report success for lost data.
+ * The message ends with what the system reported (a full disk, an I/O error), so that an
+ * operator reading the log line knows what to fix; every later call on the stopped store gives
+ * the same first failure.
  */
 export class StorageFailedError extends RaftStoreError {
   override readonly code = "STORAGE_FAILED";
@@ -109,8 +112,20 @@ export class StorageFailedError extends RaftStoreError {
     readonly what: string,
     options?: { cause?: unknown },
   ) {
-    super(`${what} failed and the store has stopped`, options);
+    const cause = failureCause(options?.cause);
+    super(`${what} failed and the store has stopped${reasonOf(cause)}`,
+      cause === undefined ? undefined : { cause });
   }
+}
+
+function reasonOf(cause: unknown): string {
+  if (cause === undefined) return "";
+  return `: ${cause instanceof Error ? cause.message : String(cause)}`;
+}
+
+/** What a store stopped on: the system's error beneath a StorageFailedError, else `error`. */
+function failureCause(error: unknown): unknown {
+  return error instanceof StorageFailedError ? error.cause : error;
 }
 
 /** A snapshot writer was used after it was committed or aborted. */

@@ -52,6 +52,8 @@ export class EngineLogStore implements LogStore {
   private readonly queue = new SerialQueue();
   private readonly commits: GroupCommit<PendingAppend>;
   private status: "open" | "closed" | "failed" = "open";
+  /** What stopped the store, given again by every later call. */
+  private failure: unknown;
   /** Whether anything was written without sync since the last synced write. */
   private unsynced = false;
   /** The last entry accepted by append(), written or still in group commit. */
@@ -233,7 +235,10 @@ export class EngineLogStore implements LogStore {
     try {
       await operation();
     } catch (error) {
-      if (this.status === "open") this.status = "failed";
+      if (this.status === "open") {
+        this.status = "failed";
+        this.failure = error;
+      }
       throw new StorageFailedError(`log store ${this.engine.location}`, { cause: error });
     }
   }
@@ -274,7 +279,9 @@ export class EngineLogStore implements LogStore {
 
   private checkOpen(): void {
     if (this.status === "closed") throw new StorageClosedError(`log store ${this.engine.location}`);
-    if (this.status === "failed") throw new StorageFailedError(`log store ${this.engine.location}`);
+    if (this.status === "failed") {
+      throw new StorageFailedError(`log store ${this.engine.location}`, { cause: this.failure });
+    }
   }
 }
 

@@ -28,6 +28,8 @@ const fileBytes = 2 * stableRecordBytes;
 export class FileStableStore implements StableStore {
   private readonly queue = new SerialQueue();
   private status: "open" | "closed" | "failed" = "open";
+  /** What stopped the store, given again by every later call. */
+  private failure: unknown;
 
   private constructor(
     private readonly path: string,
@@ -67,6 +69,7 @@ export class FileStableStore implements StableStore {
         await this.handle.datasync();
       } catch (error) {
         this.status = "failed";
+        this.failure = error;
         throw new StorageFailedError(`writing ${this.path}`, { cause: error });
       }
       this.record = next;
@@ -83,7 +86,9 @@ export class FileStableStore implements StableStore {
 
   private checkOpen(): void {
     if (this.status === "closed") throw new StorageClosedError(`stable store ${this.path}`);
-    if (this.status === "failed") throw new StorageFailedError(`stable store ${this.path}`);
+    if (this.status === "failed") {
+      throw new StorageFailedError(`stable store ${this.path}`, { cause: this.failure });
+    }
   }
 }
 

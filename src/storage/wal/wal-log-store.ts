@@ -126,6 +126,8 @@ export class WalLogStore implements LogStore {
   private readonly queue = new SerialQueue();
   private readonly commits: GroupCommit<PendingAppend>;
   private status: "open" | "closed" | "failed" = "open";
+  /** What stopped the store, given again by every later call. */
+  private failure: unknown;
   private activeDirty = false;
   private openHandles = 0;
   /** The last entry accepted by append(): written, or waiting in group commit. */
@@ -302,7 +304,7 @@ export class WalLogStore implements LogStore {
       });
     } catch (error) {
       // Whatever failed, appends behind this group are already rejected: stop the store.
-      if (this.status === "open") this.status = "failed";
+      if (this.status === "open") this.stop(error);
       throw error;
     } finally {
       // The write has returned or failed: nothing reads these buffers any more.
@@ -531,13 +533,21 @@ export class WalLogStore implements LogStore {
       return await operation();
     } catch (error) {
       if (error instanceof RaftStoreError || error instanceof AssertionError) throw error;
-      this.status = "failed";
+      this.stop(error);
       throw new StorageFailedError(`${what} in ${this.options.dir}`, { cause: error });
     }
   }
 
+  private stop(error: unknown): void {
+    if (this.status === "failed") return;
+    this.status = "failed";
+    this.failure = error;
+  }
+
   private checkOpen(): void {
     if (this.status === "closed") throw new StorageClosedError(`WAL ${this.options.dir}`);
-    if (this.status === "failed") throw new StorageFailedError(`WAL ${this.options.dir}`);
+    if (this.status === "failed") {
+      throw new StorageFailedError(`WAL ${this.options.dir}`, { cause: this.failure });
+    }
   }
 }
