@@ -2,6 +2,15 @@
 // transaction per batch. lmdb-js commits with "overlapping sync" by default: a commit resolves
 // when it is visible, and `db.flushed` resolves once it is fsynced, so a synced write awaits
 // both. LMDB does not checksum values; entry-codec.ts adds a CRC32C to each.
+//
+// A failed commit (a full disk, an I/O error) must reach the caller as one error, and nothing
+// else: lmdb-js rejects the write with "Commit failed (see commitError for details)" and puts
+// the system's error in a second promise, `commitError`, which nobody else handles. With event-
+// turn batching on (its default) it also rejects a commit promise of its own that no caller
+// holds. Unhandled, either rejection ends the process (Node's default), so a full disk killed
+// the embedding application instead of stopping the store: disk-full.test.ts. Our writes are
+// explicit transactions, which event-turn batching adds nothing to, so it is off, and write()
+// takes the system's error out of `commitError`.
 
 import { type RootDatabase, open } from "lmdb";
 import type { KvEngine, KvOperation, KvPair } from "../engine/kv-engine.js";
@@ -15,6 +24,7 @@ export async function openLmdbEngine(path: string): Promise<KvEngine> {
     // A process crash keeps the latest committed transaction; after a power loss LMDB falls
     // back to the latest flushed one, which is all a synced append promised.
     overlappingSync: true,
+    eventTurnBatching: false,
   });
   return new LmdbEngine(path, db);
 }
@@ -48,15 +58,19 @@ class LmdbEngine implements KvEngine {
   }
 
   async write(operations: readonly KvOperation[], sync: boolean): Promise<void> {
-    if (operations.length > 0) {
-      await this.db.transaction(() => {
-        for (const operation of operations) {
-          if (operation.type === "put") void this.db.put(operation.key, operation.value);
-          else void this.db.remove(operation.key);
-        }
-      });
+    try {
+      if (operations.length > 0) {
+        await this.db.transaction(() => {
+          for (const operation of operations) {
+            if (operation.type === "put") void this.db.put(operation.key, operation.value);
+            else void this.db.remove(operation.key);
+          }
+        });
+      }
+      if (sync) await this.db.flushed;
+    } catch (error) {
+      throw await commitFailure(error);
     }
-    if (sync) await this.db.flushed;
   }
 
   async clearRange(lo: Buffer, hi: Buffer): Promise<void> {
@@ -70,5 +84,23 @@ class LmdbEngine implements KvEngine {
   async close(): Promise<void> {
     await this.db.flushed;
     await this.db.close();
+  }
+}
+
+/**
+ * The error to report for a failed write: the system's error that lmdb-js keeps in
+ * `commitError`, when it has settled by the next turn of the event loop (it is rejected in the
+ * same callback that fails the write), with a handler attached either way.
+ */
+async function commitFailure(error: unknown): Promise<unknown> {
+  const pending: unknown = error instanceof Error ? Reflect.get(error, "commitError") : undefined;
+  if (!(pending instanceof Promise)) return error;
+  const later = new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)));
+  try {
+    await Promise.race([pending, later]);
+    return error;
+  } catch (systemError) {
+    const reason = systemError instanceof Error ? systemError.message : String(systemError);
+    return new Error(`LMDB commit failed: ${reason}`, { cause: systemError });
   }
 }
