@@ -146,6 +146,16 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
     this.o.logger.info("raft node started", { id: this.id, applied: this.appliedIndex, term: this.raft.term });
   }
 
+  /**
+   * Stops the node as a failed log write does, for a host that finds its storage unusable before
+   * a write fails (the raft-store server, when a disk is nearly full): pending calls are
+   * rejected, nothing more is written or sent, and "fatal" is emitted with `error`. Call stop()
+   * afterwards to release the rest. No effect unless the node is running.
+   */
+  halt(error: Error): void {
+    if (this.state === "running") this.fail(error);
+  }
+
   /** Stops ticking, finishes the turn in progress, fails what is pending, closes the transport. */
   async stop(): Promise<void> {
     if (this.state === "stopped" || this.state === "new") {

@@ -50,6 +50,8 @@ export interface ServerConfig {
   readonly followerApplyDelayMs: number;
   /** The leader starts its next turn while its own log write runs (RaftNode option). */
   readonly pipelineLeaderWrites: boolean;
+  /** Halt the node when a disk under its data has less free space than this (0: never). */
+  readonly minFreeBytes: number;
   /** Test-only: serve linearizable reads from the local state, without ReadIndex. */
   readonly unsafeLocalReads: boolean;
 }
@@ -80,6 +82,7 @@ const flags = {
   "snapshot-threshold": { type: "string" },
   "follower-apply-delay-ms": { type: "string" },
   "pipeline-leader-writes": { type: "string" },
+  "min-free-mib": { type: "string" },
   "unsafe-local-reads": { type: "boolean" },
 } as const;
 
@@ -99,6 +102,8 @@ export const serveUsage = `raft-store serve --id <id> --data <dir> --peer <host:
   [--follower-apply-delay-ms 5]              followers apply in batches, this long at most
   [--pipeline-leader-writes on|off]          leader's turns go on while its log write runs
                                              (default on)
+  [--min-free-mib 64]                        stop (exit code 2) when a disk holding the data
+                                             has less free space than this; 0: never
   [--config <file.json>]                     the same settings as a JSON object`;
 
 type Raw = Record<string, string | boolean | undefined>;
@@ -250,6 +255,7 @@ export function resolveConfig(raw: Raw): ServerConfig {
     snapshotThreshold: integer(raw, "snapshot-threshold", 100_000, 0),
     followerApplyDelayMs: integer(raw, "follower-apply-delay-ms", 5, 0),
     pipelineLeaderWrites: oneOf(raw, "pipeline-leader-writes", ["on", "off"], "on") === "on",
+    minFreeBytes: integer(raw, "min-free-mib", 64, 0) * 2 ** 20,
     unsafeLocalReads: raw["unsafe-local-reads"] === true,
   };
   validate(config);

@@ -16,6 +16,8 @@ export class ServerMetrics {
   private readonly snapshots: client.Counter<"kind">;
   private proposalCount = 0;
   private readonly requestCounts = { http: { ok: 0, error: 0 }, resp: { ok: 0, error: 0 } };
+  /** The last free space read under each data directory (disk-guard.ts). */
+  private readonly freeBytes = new Map<string, number>();
 
   constructor(private readonly status: () => NodeStatus | null) {
     const registers = [this.registry];
@@ -61,6 +63,15 @@ export class ServerMetrics {
             if (count > 0) this.inc({ api, outcome }, count);
           }
         }
+      },
+    });
+    new client.Gauge({
+      name: "raft_store_disk_free_bytes",
+      help: "Free space on the file system holding each data directory (checked each second)",
+      labelNames: ["dir"],
+      registers,
+      collect() {
+        for (const [dir, bytes] of self.freeBytes) this.set({ dir }, bytes);
       },
     });
     this.statusGauges(registers);
@@ -130,6 +141,10 @@ export class ServerMetrics {
 
   snapshot(kind: "stored"): void {
     this.snapshots.inc({ kind });
+  }
+
+  diskFree(dir: string, bytes: number): void {
+    this.freeBytes.set(dir, bytes);
   }
 
   request(api: "http" | "resp", outcome: "ok" | "error"): void {

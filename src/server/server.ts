@@ -5,6 +5,7 @@
 //
 // Data directory:  <data>/raft  the Raft log, hard state and snapshots (--storage)
 //                  <data>/kv    the key-value state in LMDB (--state lmdb)
+// Both are watched for free space (disk-guard.ts): the node halts before either disk is full.
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,6 +27,7 @@ import { createTcpTransport } from "../transport/tcp/tcp-transport.js";
 import type { ServerConfig } from "./config.js";
 import { parseHostPort } from "./config.js";
 import { directoryKey, encodeEndpoints } from "./directory.js";
+import { DiskGuard } from "./disk-guard.js";
 import { Forwarder } from "./forward.js";
 import { HttpApi } from "./http/http-api.js";
 import { instrumentStorage } from "./instrumented-storage.js";
@@ -125,9 +127,41 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     logger.error("raft node stopped on a fatal error", { error: error.message }),
   );
   node.on("leader-change", (leader, term) => logger.info("leader changed", { leader, term }));
+  const guard = diskGuard(config, node, metrics, logger);
+  const low = await guard?.check();
+  if (low !== undefined && low !== null) {
+    await storage.close();
+    await store.close();
+    throw low;
+  }
   await node.start();
   started = node;
-  return serve(config, { node, store, storage, metrics, logger, tls, fresh });
+  guard?.start();
+  return serve(config, { node, store, storage, metrics, logger, tls, fresh, guard });
+}
+
+/** The watch on the free space under the data directories on disk (none: null). */
+function diskGuard(config: ServerConfig, node: RaftNode<KvResult>, metrics: ServerMetrics,
+  logger: Logger): DiskGuard | null {
+  const paths = [
+    ...(config.storage === "memory" ? [] : [join(config.dataDir, "raft")]),
+    ...(config.state === "memory" ? [] : [join(config.dataDir, "kv")]),
+  ];
+  if (config.minFreeBytes === 0 || paths.length === 0) return null;
+  let unreadable = false;
+  return new DiskGuard({
+    paths,
+    minFreeBytes: config.minFreeBytes,
+    onReading: (path, bytes) => metrics.diskFree(path, bytes),
+    // The node logs the error and emits "fatal" (the command line then exits with code 2).
+    onLow: (error) => node.halt(error),
+    onError: (path, error) => {
+      if (unreadable) return;
+      unreadable = true;
+      logger.warn("cannot read the free space of a data directory", { path,
+        error: error instanceof Error ? error.message : String(error) });
+    },
+  });
 }
 
 interface Parts {
@@ -138,6 +172,7 @@ interface Parts {
   readonly logger: Logger;
   readonly tls: { cert: Buffer; key: Buffer; ca: Buffer } | null;
   readonly fresh: boolean;
+  readonly guard: DiskGuard | null;
 }
 
 async function serve(config: ServerConfig, p: Parts): Promise<RunningServer> {
@@ -208,6 +243,7 @@ async function serve(config: ServerConfig, p: Parts): Promise<RunningServer> {
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      p.guard?.stop();
       duties.stop();
       await Promise.allSettled([httpApi?.close(), respServer?.close()]);
       await node.stop();

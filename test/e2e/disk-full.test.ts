@@ -1,8 +1,13 @@
-// Proves what a raft-store server does when the disk under its Raft log fills up, in a real
-// 3-process cluster: member 3's log directory is a tmpfs of 8 MiB. Writes go on until that
-// disk is full; member 3 then stops on its own (exit code 2) with a log line that names the
-// full disk, and the other two go on taking writes. Given room again, member 3 restarts from
-// its data and ends up holding every acknowledged key. Needs root to mount the tmpfs.
+// What a raft-store server does when a disk under its data fills up, in real 3-process
+// clusters where one directory of member 3 is a small tmpfs. Needs root to mount the tmpfs.
+// - Its Raft log's disk, with the free-space guard off (--min-free-mib 0): writes go on until
+//   that disk is full; member 3 then stops on its own (exit code 2) with a log line that names
+//   the full disk, and the other two go on taking writes.
+// - Its key-value state's disk, with the guard on: LMDB writes that state through its memory
+//   map, where a full disk is a SIGBUS, so the guard halts member 3 (exit code 2, "disk nearly
+//   full" in its log) while the disk still has room, and refuses to start it while it has not.
+// Either way, given room again, member 3 restarts from its data and ends up holding every
+// acknowledged key.
 
 import assert from "node:assert/strict";
 import { mkdir, readFile, rm } from "node:fs/promises";
@@ -16,72 +21,130 @@ import { makeTempDir } from "../support/storage/backends.js";
 import { Tmpfs, tmpfsUnavailable } from "../support/storage/tmpfs.js";
 
 const full = 3;
-const logDiskBytes = 8 * 1024 * 1024;
-const value = "v".repeat(4096);
-/** Twice what the 8 MiB disk can hold: member 3 must have stopped before the last one. */
-const putsMax = 4096;
+const mib = 2 ** 20;
 
 const unavailable = await tmpfsUnavailable();
 
+interface FullDisk {
+  /** Which directory of member 3's data is the tmpfs. */
+  readonly dir: "raft" | "kv";
+  readonly diskBytes: number;
+  readonly minFreeMib: number;
+  readonly value: string;
+  /** A pause between writes, so that the guard's check each second sees the disk fill. */
+  readonly paceMs: number;
+  /** More writes than the disk holds: member 3 must have stopped before the last one. */
+  readonly putsMax: number;
+}
+
+interface Filled {
+  readonly cluster: ProcessCluster;
+  readonly clients: HttpClients;
+  readonly disk: Tmpfs;
+  /** Keys whose writes were acknowledged. */
+  readonly acked: string[];
+  /** Member 3's log line about its stop. */
+  readonly failure: string;
+}
+
+/**
+ * Starts a cluster whose member 3 has `c.dir` on a tmpfs, writes until member 3 stops, checks
+ * that it stopped itself (exit code 2) and that the other two take more writes, then runs
+ * `body`; tears everything down afterwards.
+ */
+async function fillMember3(c: FullDisk, body: (filled: Filled) => Promise<void>): Promise<void> {
+  const root = await makeTempDir("disk-full");
+  const dir = join(root, `n${full}`, c.dir);
+  await mkdir(dir, { recursive: true });
+  const disk = await Tmpfs.mount(c.diskBytes, dir);
+  const cluster = new ProcessCluster({ size: 3, root,
+    flags: ["--min-free-mib", String(c.minFreeMib)] });
+  const clients = new HttpClients(cluster);
+  try {
+    await cluster.start();
+    const child = cluster.member(full).process;
+    assert.ok(child !== null);
+    let exit: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => {
+      exit = code;
+      resolve(code);
+    }));
+    const acked: string[] = [];
+    for (let n = 0; n < c.putsMax && exit === undefined; n += 1) {
+      const key = `k/${n}`;
+      const r = await clients.of(await cluster.waitLeader()).request("PUT", keyPath(key), c.value)
+        .catch(() => null);
+      if (r?.status === 200) acked.push(key);
+      if (c.paceMs > 0) await new Promise((resolve) => setTimeout(resolve, c.paceMs));
+    }
+    assert.equal(await exited, 2, "member 3 stopped itself (exit code 2)");
+    clients.drop(full);
+    const log = await readFile(join(cluster.member(full).dir, "server.log"), "utf8");
+    const failure = log.split("\n").find((line) => line.includes("raft node failed")) ?? "";
+    assert.ok(acked.length >= 10, `${acked.length} writes acknowledged before member 3 stopped`);
+    // The other two go on.
+    for (let n = 0; n < 20; n += 1) {
+      const key = `after/${n}`;
+      const r = await clients.of(await cluster.waitLeader()).request("PUT", keyPath(key), "x");
+      assert.equal(r.status, 200, r.body.toString());
+      acked.push(key);
+    }
+    await body({ cluster, clients, disk, acked, failure });
+  } finally {
+    clients.closeAll();
+    await cluster.stop();
+    await disk.dispose();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** Gives member 3's disk room, restarts it, and checks it holds every acknowledged key. */
+async function catchUp({ cluster, clients, disk, acked }: Filled, bytes: number): Promise<void> {
+  await disk.resize(bytes);
+  cluster.launch(full);
+  await cluster.waitHttp(full);
+  const want = JSON.parse(await clients.localScan(await cluster.waitLeader())) as
+    Array<{ key: string }>;
+  // A write whose answer was lost (its leader stopped) may have been applied too.
+  const held = new Set(want.map((entry) => entry.key));
+  assert.deepEqual(acked.filter((key) => !held.has(key)), [], "acknowledged keys missing");
+  await eventually("member 3 to hold every acknowledged key", async () =>
+    (JSON.parse(await clients.localScan(full)) as unknown[]).length === want.length ? true : null,
+  30_000);
+  assert.equal(await clients.localScan(full), JSON.stringify(want));
+}
+
 test("a member whose log disk fills stops with the reason, and loses nothing once it has room",
   { skip: unavailable ?? false }, async (t) => {
-    const root = await makeTempDir("disk-full");
-    const logDir = join(root, `n${full}`, "raft");
-    await mkdir(logDir, { recursive: true });
-    const disk = await Tmpfs.mount(logDiskBytes, logDir);
-    const cluster = new ProcessCluster({ size: 3, root });
-    const clients = new HttpClients(cluster);
-    try {
-      await cluster.start();
+    const diskBytes = 8 * mib;
+    // 4 KiB values, twice what the disk holds; the guard is off, so the log's writes fill it.
+    await fillMember3({ dir: "raft", diskBytes, minFreeMib: 0, value: "v".repeat(4096),
+      paceMs: 0, putsMax: 4096 }, async (filled) => {
+      assert.match(filled.failure, /ENOSPC: no space left on device/, "member 3's log");
+      t.diagnostic(`${filled.acked.length} writes acknowledged; ${filled.failure}`);
+      await catchUp(filled, 16 * diskBytes);
+    });
+  });
+
+test("a member whose state disk is nearly full is halted by the guard before LMDB's SIGBUS",
+  { skip: unavailable ?? false }, async (t) => {
+    const diskBytes = 24 * mib;
+    // 64 KiB values, 50 a second at most (3.2 MB/s): the 12 MiB left when the guard trips take
+    // the writes about 4 s to fill, and the guard checks every second.
+    await fillMember3({ dir: "kv", diskBytes, minFreeMib: 12, value: "w".repeat(65536),
+      paceMs: 20, putsMax: 2 * diskBytes / 65536 }, async (filled) => {
+      assert.match(filled.failure, new RegExp("disk nearly full: \\d+\\.\\d MiB free under " +
+        ".*/n3/kv, less than the 12\\.0 MiB --min-free-mib asks for"), "member 3's log");
+      t.diagnostic(`${filled.acked.length} writes acknowledged; ${filled.failure}`);
+      // Still short of space: member 3 refuses to start, and says why.
+      const { cluster } = filled;
+      cluster.launch(full);
       const child = cluster.member(full).process;
       assert.ok(child !== null);
-      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-
-      const acked: string[] = [];
-      let exitCode: number | null | undefined;
-      void exited.then((code) => {
-        exitCode = code;
-      });
-      for (let n = 0; n < putsMax && exitCode === undefined; n += 1) {
-        const leader = await cluster.waitLeader();
-        const key = `k/${n}`;
-        const r = await clients.of(leader).request("PUT", keyPath(key), value)
-          .catch(() => null);
-        if (r?.status === 200) acked.push(key);
-      }
-      assert.equal(await exited, 2, "member 3 stopped itself (exit code 2)");
-      clients.drop(full);
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      assert.equal(code, 1, "member 3 refused to start");
       const log = await readFile(join(cluster.member(full).dir, "server.log"), "utf8");
-      const failed = log.split("\n").find((line) => line.includes("raft node failed"));
-      assert.match(failed ?? "", /ENOSPC: no space left on device/, "member 3's log");
-      assert.ok(acked.length > 100, `${acked.length} writes acknowledged before the disk filled`);
-      t.diagnostic(`${acked.length} writes acknowledged before the disk filled; ${failed}`);
-
-      // The other two go on.
-      for (let n = 0; n < 20; n += 1) {
-        const key = `after/${n}`;
-        const r = await clients.of(await cluster.waitLeader()).request("PUT", keyPath(key), "x");
-        assert.equal(r.status, 200, r.body.toString());
-        acked.push(key);
-      }
-
-      // Room again: member 3 restarts from its data and catches up.
-      await disk.resize(16 * logDiskBytes);
-      cluster.launch(full);
-      await cluster.waitHttp(full);
-      const want = JSON.parse(await clients.localScan(await cluster.waitLeader())) as
-        Array<{ key: string }>;
-      // A write whose answer was lost (its leader stopped) may have been applied too.
-      const held = new Set(want.map((entry) => entry.key));
-      assert.deepEqual(acked.filter((key) => !held.has(key)), [], "acknowledged keys missing");
-      await eventually("member 3 to hold every acknowledged key", async () =>
-        (JSON.parse(await clients.localScan(full)) as unknown[]).length === want.length ? true : null,
-      30_000);
-      assert.equal(await clients.localScan(full), JSON.stringify(want));
-    } finally {
-      clients.closeAll();
-      await cluster.stop();
-      await disk.dispose();
-      await rm(root, { recursive: true, force: true });
-    }
+      assert.match(log, /raft-store: disk nearly full: .* under .*\/n3\/kv/);
+      await catchUp(filled, 4 * diskBytes);
+    });
   });

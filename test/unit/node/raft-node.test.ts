@@ -179,6 +179,29 @@ test("a failing disk stops the node and fails what it had pending, acknowledging
   await assert.rejects(only.node.propose(encode("after")), StoppedError);
 });
 
+test("halt() stops a running node as a failed write does, and the cluster goes on", async () => {
+  cluster = new MemoryCluster(3);
+  await cluster.start();
+  const leader = await cluster.waitForLeader();
+  await proposeAll(cluster, leader.id, ["a"]);
+  const reason = new Error("disk nearly full");
+  let fatal: Error | null = null;
+  leader.node.on("fatal", (e) => (fatal = e));
+  const pending = leader.node.propose(encode("maybe")).then(() => "applied", (e: unknown) => e);
+  leader.node.halt(reason);
+  assert.equal(fatal, reason, "fatal carries the host's error");
+  const outcome = await pending;
+  assert.ok(outcome instanceof StoppedError, `expected StoppedError, got ${String(outcome)}`);
+  await assert.rejects(leader.node.propose(encode("after")), StoppedError);
+  leader.node.halt(new Error("again"));
+  assert.equal(fatal, reason, "a halted node ignores a second halt");
+  // The other two elect a leader and take writes.
+  await cluster.clock.until(() => (cluster!.leader()?.id ?? leader.id) !== leader.id, 5000,
+    "a new leader");
+  const next = cluster.leader()!;
+  await proposeAll(cluster, next.id, ["b"]);
+});
+
 test("a state machine that keeps its state resumes after its applied index, applying nothing twice", async () => {
   cluster = new MemoryCluster(3);
   await cluster.start();

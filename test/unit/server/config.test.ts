@@ -49,6 +49,9 @@ test("the contract's flags resolve, with defaults for the rest", () => {
   assert.equal(parseServeArgs([...base, "--wal-preallocate", "off"]).walPreallocate, false);
   assert.equal(c.followerApplyDelayMs, 5);
   assert.equal(parseServeArgs([...base, "--follower-apply-delay-ms", "0"]).followerApplyDelayMs, 0);
+  assert.equal(c.minFreeBytes, 64 * 2 ** 20);
+  assert.equal(parseServeArgs([...base, "--min-free-mib", "0"]).minFreeBytes, 0);
+  assert.equal(parseServeArgs([...base, "--min-free-mib", "5"]).minFreeBytes, 5 * 2 ** 20);
 });
 
 test("a config file supplies settings and flags override it", () => {
@@ -113,6 +116,8 @@ const mistakes: [string, string[], RegExp][] = [
   ["a zero tick", [...base, "--tick-ms", "0"], /--tick-ms must be an integer >= 1/],
   ["a negative apply delay", [...base, "--follower-apply-delay-ms=-1"],
     /--follower-apply-delay-ms must be an integer >= 0/],
+  ["a fractional free-space minimum", [...base, "--min-free-mib", "0.5"],
+    /--min-free-mib must be an integer >= 0/],
 ];
 
 for (const [what, argv, message] of mistakes) {
