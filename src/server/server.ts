@@ -128,8 +128,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   );
   node.on("leader-change", (leader, term) => logger.info("leader changed", { leader, term }));
   const guard = diskGuard(config, node, metrics, logger);
-  const low = await guard?.check();
-  if (low !== undefined && low !== null) {
+  const low = guard === null ? null : await guard.check();
+  if (low !== null) {
     await storage.close();
     await store.close();
     throw low;

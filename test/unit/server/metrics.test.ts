@@ -38,4 +38,18 @@ describe("server metrics", () => {
       'raft_store_client_requests_total{api="http",outcome="ok"}'),
     'raft_store_client_requests_total{api="http",outcome="ok"} 4');
   });
+
+  it("free disk space shows the last reading of each data directory", async () => {
+    const metrics = new ServerMetrics(() => null);
+    assert.equal(line(await metrics.text(), 'raft_store_disk_free_bytes{dir="/d/raft"}'),
+      undefined);
+    metrics.diskFree("/d/raft", 1000);
+    metrics.diskFree("/d/kv", 2000);
+    metrics.diskFree("/d/raft", 900);
+    const text = await metrics.text();
+    assert.equal(line(text, 'raft_store_disk_free_bytes{dir="/d/raft"}'),
+      'raft_store_disk_free_bytes{dir="/d/raft"} 900');
+    assert.equal(line(text, 'raft_store_disk_free_bytes{dir="/d/kv"}'),
+      'raft_store_disk_free_bytes{dir="/d/kv"} 2000');
+  });
 });
