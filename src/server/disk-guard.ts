@@ -8,8 +8,10 @@
 // The node loses nothing by stopping: what it acknowledged is in its log, and what it applied is
 // applied again on restart. The free space is also a metric (raft_store_disk_free_bytes).
 
-import { statfs } from "node:fs/promises";
 import { RaftStoreError } from "../errors.js";
+import { freeBytesAt } from "../storage/fs-util.js";
+
+export { freeBytesAt };
 
 /** A directory holding data is on a file system with less free space than the minimum. */
 export class DiskNearlyFullError extends RaftStoreError {
@@ -26,12 +28,6 @@ export class DiskNearlyFullError extends RaftStoreError {
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-}
-
-/** Bytes an unprivileged process may still write on the file system holding `path`. */
-export async function freeBytesAt(path: string): Promise<number> {
-  const stats = await statfs(path);
-  return stats.bavail * stats.bsize;
 }
 
 export interface DiskGuardOptions {

@@ -3,9 +3,24 @@
 // directory), so a crash leaves either the old file or the new one, never a mix.
 
 import { writeSync, writevSync } from "node:fs";
-import { type FileHandle, open, rename, rm, mkdir, readFile, unlink } from "node:fs/promises";
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rm,
+  statfs,
+  unlink,
+} from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { assert } from "../assert.js";
+
+/** Bytes an unprivileged process may still write on the file system holding `path`. */
+export async function freeBytesAt(path: string): Promise<number> {
+  const stats = await statfs(path);
+  return stats.bavail * stats.bsize;
+}
 
 /** Makes creations, renames and deletions inside `dir` durable. */
 export async function fsyncDirectory(dir: string): Promise<void> {

@@ -14,6 +14,7 @@
 
 import { type RootDatabase, open } from "lmdb";
 import type { KvEngine, KvOperation, KvPair } from "../engine/kv-engine.js";
+import { freeBytesAt } from "../fs-util.js";
 
 export async function openLmdbEngine(path: string): Promise<KvEngine> {
   const db = open<Buffer, Buffer>({
@@ -69,7 +70,7 @@ class LmdbEngine implements KvEngine {
       }
       if (sync) await this.db.flushed;
     } catch (error) {
-      throw await commitFailure(error);
+      throw await commitFailure(error, this.location);
     }
   }
 
@@ -90,9 +91,10 @@ class LmdbEngine implements KvEngine {
 /**
  * The error to report for a failed write: the system's error that lmdb-js keeps in
  * `commitError`, when it has settled by the next turn of the event loop (it is rejected in the
- * same callback that fails the write), with a handler attached either way.
+ * same callback that fails the write), with a handler attached either way, and the free space
+ * under `location`: LMDB reports a full disk as "Input/output error".
  */
-async function commitFailure(error: unknown): Promise<unknown> {
+async function commitFailure(error: unknown, location: string): Promise<unknown> {
   const pending: unknown = error instanceof Error ? Reflect.get(error, "commitError") : undefined;
   if (!(pending instanceof Promise)) return error;
   const later = new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)));
@@ -101,6 +103,8 @@ async function commitFailure(error: unknown): Promise<unknown> {
     return error;
   } catch (systemError) {
     const reason = systemError instanceof Error ? systemError.message : String(systemError);
-    return new Error(`LMDB commit failed: ${reason}`, { cause: systemError });
+    const free = await freeBytesAt(location).then(
+      (bytes) => ` (${(bytes / 2 ** 20).toFixed(1)} MiB free on its disk)`, () => "");
+    return new Error(`LMDB commit failed: ${reason}${free}`, { cause: systemError });
   }
 }

@@ -32,7 +32,7 @@ const first = { index: 0, term: 0, configuration };
 /** What each backend's error names: the system's or the engine's report of a full disk. */
 const reasons: Record<DiskStorageKind, RegExp> = {
   wal: /ENOSPC: no space left on device/,
-  lmdb: /LMDB commit failed: \S/,
+  lmdb: /LMDB commit failed: .+ \(\d+\.\d MiB free on its disk\)/,
   level: /No space left on device/,
 };
 
