@@ -11,8 +11,6 @@
 import { RaftStoreError } from "../errors.js";
 import { freeBytesAt } from "../storage/fs-util.js";
 
-export { freeBytesAt };
-
 /** A directory holding data is on a file system with less free space than the minimum. */
 export class DiskNearlyFullError extends RaftStoreError {
   override readonly code = "DISK_NEARLY_FULL";

@@ -7,7 +7,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { DiskGuard, DiskNearlyFullError, freeBytesAt } from "../../../src/server/disk-guard.js";
+import { DiskGuard, DiskNearlyFullError } from "../../../src/server/disk-guard.js";
+import { freeBytesAt } from "../../../src/storage/fs-util.js";
 
 const mib = 2 ** 20;
 
