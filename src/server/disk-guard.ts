@@ -9,7 +9,7 @@
 // applied again on restart. The free space is also a metric (raft_store_disk_free_bytes).
 
 import { RaftStoreError } from "../errors.js";
-import { freeBytesAt } from "../storage/fs-util.js";
+import { formatMib, freeBytesAt } from "../storage/fs-util.js";
 
 /** A directory holding data is on a file system with less free space than the minimum. */
 export class DiskNearlyFullError extends RaftStoreError {
@@ -19,13 +19,9 @@ export class DiskNearlyFullError extends RaftStoreError {
     readonly freeBytes: number,
     readonly minFreeBytes: number,
   ) {
-    super(`disk nearly full: ${mib(freeBytes)} free under ${path}, less than the ` +
-      `${mib(minFreeBytes)} --min-free-mib asks for; free space there, then restart`);
+    super(`disk nearly full: ${formatMib(freeBytes)} free under ${path}, less than the ` +
+      `${formatMib(minFreeBytes)} --min-free-mib asks for; free space there, then restart`);
   }
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 export interface DiskGuardOptions {

@@ -22,6 +22,11 @@ export async function freeBytesAt(path: string): Promise<number> {
   return stats.bavail * stats.bsize;
 }
 
+/** `bytes` in MiB with one decimal, for messages about free space. */
+export function formatMib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
 /** Makes creations, renames and deletions inside `dir` durable. */
 export async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, "r");

@@ -2,7 +2,7 @@
 // run through one ChaosProxy. Each member advertises its proxy listener as its peer address, so
 // every connection a member dials to a peer crosses the proxy, where faults are injected.
 
-import { type DiskStorageKind, diskStorageKinds } from "../../src/storage/types.js";
+import type { DiskStorageKind } from "../../src/storage/types.js";
 import { ProcessCluster } from "../support/process-cluster.js";
 import { ChaosProxy } from "./proxy.js";
 
@@ -16,13 +16,9 @@ export interface ChaosClusterOptions {
   readonly electionTicks?: number;
   /** The members' key-value state (`--state`): on disk in LMDB (the default) or in memory. */
   readonly state?: "lmdb" | "memory";
-  /** The members' Raft log backend (`--storage`, default the WAL). */
-  readonly storage?: ChaosStorage;
+  /** The members' Raft log backend (`--storage`, default the WAL; not memory: no disk). */
+  readonly storage?: DiskStorageKind;
 }
-
-/** Log backends a chaos run can give its members (`serve --storage`; not memory: no disk). */
-export const chaosStorages = diskStorageKinds;
-export type ChaosStorage = DiskStorageKind;
 
 const stopGraceMs = 10_000;
 

@@ -7,7 +7,8 @@
 // linearizable or an acknowledged write was lost, 2 on bad arguments or a run that broke.
 
 import { parseArgs } from "node:util";
-import { ChaosCluster, type ChaosStorage, chaosStorages } from "./chaos-cluster.js";
+import { type DiskStorageKind, diskStorageKinds } from "../../src/storage/types.js";
+import { ChaosCluster } from "./chaos-cluster.js";
 import { type NemesisKind, isNemesisKind, nemesisKinds } from "./nemesis-plan.js";
 import { type ChaosOptions, type PlantedBug, defaultChaosOptions, runChaos } from "./runner.js";
 import { runStaleRead } from "./stale-read.js";
@@ -78,7 +79,7 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
     clients: integer(values.clients, "clients", d.clients, 1),
     tornMode: oneOf<TearMode>(values["torn-write"], "torn-write", ["append", "cut"], "append"),
     state: oneOf(values.state, "state", ["lmdb", "memory"] as const, d.state),
-    storage: oneOf<ChaosStorage>(values.storage, "storage", chaosStorages, d.storage),
+    storage: oneOf<DiskStorageKind>(values.storage, "storage", diskStorageKinds, d.storage),
     keepData: values["keep-data"] === true,
   };
   if (options.storage !== "wal" && options.nemesis.includes("torn-write")) {

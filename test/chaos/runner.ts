@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeViews } from "./admin.js";
-import { ChaosCluster, type ChaosStorage } from "./chaos-cluster.js";
+import type { DiskStorageKind } from "../../src/storage/types.js";
+import { ChaosCluster } from "./chaos-cluster.js";
 import { pairOperations } from "./history.js";
 import { Nemesis, type NemesisEvent } from "./nemesis.js";
 import { type NemesisKind, planNemesis } from "./nemesis-plan.js";
@@ -30,7 +31,7 @@ export interface ChaosOptions {
   /** The members' key-value state: in LMDB (the server's default) or in memory. */
   readonly state: "lmdb" | "memory";
   /** The members' Raft log backend (`serve --storage`): the WAL (the default), LMDB or LevelDB. */
-  readonly storage: ChaosStorage;
+  readonly storage: DiskStorageKind;
   /** Keep the members' data directories even when the run passes. */
   readonly keepData: boolean;
   /** Wall-clock limit of the linearizability search (default 60 s). */

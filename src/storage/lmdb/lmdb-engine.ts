@@ -14,7 +14,7 @@
 
 import { type RootDatabase, open } from "lmdb";
 import type { KvEngine, KvOperation, KvPair } from "../engine/kv-engine.js";
-import { freeBytesAt } from "../fs-util.js";
+import { formatMib, freeBytesAt } from "../fs-util.js";
 
 export async function openLmdbEngine(path: string): Promise<KvEngine> {
   const db = open<Buffer, Buffer>({
@@ -104,7 +104,7 @@ async function commitFailure(error: unknown, location: string): Promise<unknown>
   } catch (systemError) {
     const reason = systemError instanceof Error ? systemError.message : String(systemError);
     const free = await freeBytesAt(location).then(
-      (bytes) => ` (${(bytes / 2 ** 20).toFixed(1)} MiB free on its disk)`, () => "");
+      (bytes) => ` (${formatMib(bytes)} free on its disk)`, () => "");
     return new Error(`LMDB commit failed: ${reason}${free}`, { cause: systemError });
   }
 }
