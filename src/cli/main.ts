@@ -5,6 +5,8 @@
 import { RaftStoreError } from "../errors.js";
 import { parseServeArgs, serveUsage } from "../server/config.js";
 import { pinoLogger } from "../server/log.js";
+import { repairAdvice, untrustedData } from "../server/repair.js";
+import type { RunningServer } from "../server/server.js";
 import { startServer } from "../server/server.js";
 import { raftStoreVersion } from "../version.js";
 import { UsageError, clientUsage, describeError, runClientCommand } from "./commands.js";
@@ -21,10 +23,19 @@ raft-store dev [--nodes 3] [--data ./data] [--peer-base 7001] [--http-base 8001]
 
 ${clientUsage}`;
 
-async function serve(argv: readonly string[]): Promise<void> {
+/** Runs a member: -1 while it runs, 1 when its data cannot be trusted (with the repair). */
+async function serve(argv: readonly string[]): Promise<number> {
   const config = parseServeArgs(argv);
   const logger = pinoLogger(config.logLevel, { node: config.id });
-  const server = await startServer(config, logger);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    if (!untrustedData(error)) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`raft-store: ${reason}\nraft-store: ${repairAdvice(config)}\n`);
+    return 1;
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -45,6 +56,7 @@ async function serve(argv: readonly string[]): Promise<void> {
     // supervisor restarts it, rather than serve errors forever.
     setTimeout(() => process.exit(2), 100);
   });
+  return -1; // keeps running
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -57,10 +69,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`raft-store ${raftStoreVersion}\n`);
     return 0;
   }
-  if (command === "serve") {
-    await serve(rest);
-    return -1; // keeps running
-  }
+  if (command === "serve") return serve(rest);
   if (command === "dev") return runDev(parseDevArgs(rest), (t) => process.stdout.write(`${t}\n`));
   await runClientCommand(command, rest, (t) => process.stdout.write(`${t}\n`));
   return 0;

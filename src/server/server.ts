@@ -34,6 +34,7 @@ import { instrumentStorage } from "./instrumented-storage.js";
 import { LocalKv } from "./local-kv.js";
 import { ServerMetrics } from "./metrics.js";
 import { createRespServer, type RespServer } from "./resp/resp-server.js";
+import { repairAdvice, untrustedData } from "./repair.js";
 import { Service } from "./service.js";
 import { joinCluster, membersToJoin } from "./join.js";
 
@@ -123,9 +124,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     pipelineLeaderWrites: config.pipelineLeaderWrites,
     logger,
   });
-  node.on("fatal", (error) =>
-    logger.error("raft node stopped on a fatal error", { error: error.message }),
-  );
+  node.on("fatal", (error) => {
+    logger.error("raft node stopped on a fatal error", { error: error.message });
+    if (untrustedData(error)) logger.error(repairAdvice(config));
+  });
   node.on("leader-change", (leader, term) => logger.info("leader changed", { leader, term }));
   const guard = diskGuard(config, node, metrics, logger);
   const low = guard === null ? null : await guard.check();
