@@ -1,7 +1,8 @@
 // Proves, on real `serve` processes whose peer links cross the fault proxy, that raft-store keeps
 // its promises under faults: a register workload under kill, pause, partitions and torn WAL
 // writes stays linearizable, and a set workload under crashes and partitions loses no
-// acknowledged add. And that the harness would notice if it did not: with the planted
+// acknowledged add, and a member whose WAL rots (a flipped byte mid-log) refuses to start and is
+// replaced. And that the harness would notice if it did not: with the planted
 // --unsafe-local-reads bug, a scripted isolated-leader read is stale and the checker says so,
 // every time; the same script without the bug stays linearizable. The set workload also runs
 // with the Raft log on LMDB and on LevelDB.
@@ -90,6 +91,23 @@ for (const [offset, storage] of (["lmdb", "level"] as const).entries()) {
     assert.ok((result.verdict.set?.ok ?? 0) >= 100, explain(result, log));
   });
 }
+
+// Bit rot: a byte flipped in a synced WAL record that intact records follow, on one member at a
+// time. That member must refuse to start on it (a member that starts counts as undetected), and
+// is replaced (removed, wiped, re-joined) while the others serve.
+test("a member whose WAL rots refuses to start and is replaced; registers stay linearizable",
+  async () => {
+    const { result, log } = await run({
+      seed: seed + 4, seconds: 20, nemesis: ["bitflip"], workload: "register",
+    });
+    assert.equal(result.summary.linearizable, true, explain(result, log));
+    assert.equal(result.summary.lost, 0, explain(result, log));
+    assert.equal(result.undetected, 0, explain(result, log));
+    const replaced = result.nemesisEvents.filter((e) => e.kind === "bitflip" &&
+      /: refused to start; removed, wiped, re-joined$/.test(e.detail));
+    assert.ok(replaced.length >= 1, explain(result, log));
+    assert.ok(result.summary.ok >= 300, `too little progress: ${explain(result, log)}`);
+  });
 
 test("with the planted stale-read bug, the isolated leader's read fails the check", async () => {
   const out = await outputDir(null);

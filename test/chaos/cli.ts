@@ -4,7 +4,8 @@
 //     [--torn-write append|cut] [--state lmdb|memory] [--storage wal|lmdb|level] [--keep-data]
 //     [--scenario stale-read]
 // Progress lines first; the last line is one JSON object; exit 1 when the history is not
-// linearizable or an acknowledged write was lost, 2 on bad arguments or a run that broke.
+// linearizable, an acknowledged write was lost or a member started on a log the bitflip nemesis
+// had damaged; 2 on bad arguments or a run that broke.
 
 import { parseArgs } from "node:util";
 import { type DiskStorageKind, diskStorageKinds } from "../../src/storage/types.js";
@@ -82,9 +83,10 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
     storage: oneOf<DiskStorageKind>(values.storage, "storage", diskStorageKinds, d.storage),
     keepData: values["keep-data"] === true,
   };
-  if (options.storage !== "wal" && options.nemesis.includes("torn-write")) {
-    throw new UsageError(`--nemesis torn-write damages WAL files: it needs --storage wal, ` +
-      `not ${options.storage}`);
+  const walFaults = options.nemesis.filter((kind) => kind === "torn-write" || kind === "bitflip");
+  if (options.storage !== "wal" && walFaults.length > 0) {
+    throw new UsageError(`--nemesis ${walFaults.join(",")} damages WAL files: it needs ` +
+      `--storage wal, not ${options.storage}`);
   }
   const scenario = values.scenario === undefined
     ? null
@@ -120,7 +122,8 @@ async function main(): Promise<number> {
   }
   const result = await runChaos(options, log);
   log(JSON.stringify(result.summary));
-  return result.summary.linearizable && result.summary.lost === 0 ? 0 : 1;
+  const { linearizable, lost } = result.summary;
+  return linearizable && lost === 0 && result.undetected === 0 ? 0 : 1;
 }
 
 main().then(

@@ -9,7 +9,7 @@ import { Sfc32 } from "../../src/core/prng.js";
 import type { LinkFault } from "./proxy.js";
 
 export const nemesisKinds =
-  ["kill", "pause", "partition", "membership", "torn-write", "os-crash"] as const;
+  ["kill", "pause", "partition", "membership", "torn-write", "os-crash", "bitflip"] as const;
 export type NemesisKind = (typeof nemesisKinds)[number];
 
 export const partitionShapes = ["split", "isolate-leader", "bridge", "one-way", "lossy"] as const;

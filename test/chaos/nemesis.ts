@@ -10,13 +10,19 @@
 //   torn-write  SIGKILL a member, tear the tail of its WAL (torn-write.ts), restart it
 //   os-crash    as torn-write, and its LMDB state made to look as an OS crash can leave it
 //               (os-crash.ts): the member must rebuild it from its snapshot and log
+//   bitflip     SIGKILL a member, flip a byte in a WAL record that intact records follow
+//               (bit-flip.ts), start it: it must refuse to, naming the corrupt log; then it is
+//               replaced as in membership (removed, wiped, re-joined). A member that starts on
+//               the damaged log is counted in `undetected`, and the run fails
 // heal() ends everything: links healed, members resumed, restarted or re-joined.
 
-import { readdir, rm } from "node:fs/promises";
+import { readFile, readdir, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { assertNever } from "../../src/assert.js";
+import { Sfc32 } from "../../src/core/prng.js";
 import type { ProcessCluster } from "../support/process-cluster.js";
 import { currentLeader, removeMember, sleep, waitVoter } from "./admin.js";
+import { flipMidLog } from "./bit-flip.js";
 import { type PlannedFault, describeLinks, partitionLinks } from "./nemesis-plan.js";
 import type { ChaosProxy } from "./proxy.js";
 import { spoilState } from "./os-crash.js";
@@ -48,6 +54,10 @@ export class Nemesis {
   readonly events: NemesisEvent[] = [];
   /** Members removed from the cluster and wiped, not yet back. */
   private readonly removed = new Set<number>();
+  /** Members stopped on a corrupt log whose removal was not confirmed: heal() retries it. */
+  private readonly corrupt = new Set<number>();
+  /** Bit flips a member started on instead of refusing: each one fails the run. */
+  undetected = 0;
   private stopping = false;
 
   constructor(private readonly env: NemesisEnv, private readonly plan: readonly PlannedFault[]) {}
@@ -77,6 +87,13 @@ export class Nemesis {
     const { cluster, proxy, ids } = this.env;
     proxy.healAll();
     for (const id of ids) cluster.resume(id);
+    for (const id of this.corrupt) {
+      if (await removeMember(this.https(id), id)) {
+        await wipe(cluster.member(id).dir);
+        this.corrupt.delete(id);
+        this.removed.add(id);
+      }
+    }
     for (const id of ids) {
       if (this.removed.has(id)) await this.rejoin(id);
       else if (!cluster.running(id)) await this.restart(id);
@@ -129,6 +146,8 @@ export class Nemesis {
         return this.cut(step);
       case "membership":
         return this.replace(step);
+      case "bitflip":
+        return this.rot(step);
       default:
         return assertNever(step.kind, "nemesis kind");
     }
@@ -193,7 +212,7 @@ export class Nemesis {
     const leader = await this.leader();
     if (leader === null) return this.env.log("nemesis membership: no leader, skipped");
     const id = await this.target(step, leader);
-    if (id === null || this.removed.size > 0) {
+    if (id === null || this.removed.size > 0 || this.corrupt.size > 0) {
       return this.env.log("nemesis membership: no member to replace, skipped");
     }
     const start = this.env.now();
@@ -201,14 +220,71 @@ export class Nemesis {
       this.record("membership", String(id), start, "removal not confirmed; member left in place");
       return;
     }
-    const { cluster } = this.env;
-    await cluster.kill(id, "SIGKILL");
-    await wipe(cluster.member(id).dir);
+    await this.env.cluster.kill(id, "SIGKILL");
+    const detail = await this.wipeAndRejoin(id, step.durationMs);
+    this.record("membership", String(id), start, `removed, ${detail}`);
+  }
+
+  /** Wipes a removed (and stopped) member, waits `ms`, and re-joins it; says how that went. */
+  private async wipeAndRejoin(id: number, ms: number): Promise<string> {
+    await wipe(this.env.cluster.member(id).dir);
     this.removed.add(id);
-    await this.pause(step.durationMs);
-    const back = await this.rejoin(id);
-    const detail = back ? "removed, wiped, re-joined" : "removed, wiped; re-join pending";
-    this.record("membership", String(id), start, detail);
+    await this.pause(ms);
+    return await this.rejoin(id) ? "wiped, re-joined" : "wiped; re-join pending";
+  }
+
+  private async rot(step: PlannedFault): Promise<void> {
+    const id = await this.target(step, null);
+    if (id === null || this.removed.size > 0 || this.corrupt.size > 0) {
+      return this.env.log("nemesis bitflip: no member to damage, skipped");
+    }
+    const { cluster } = this.env;
+    const start = this.env.now();
+    await cluster.kill(id, "SIGKILL");
+    const flip = await flipMidLog(walLogDir(cluster.member(id).dir),
+      new Sfc32(step.atMs * 7919 + step.durationMs));
+    if (flip === null) {
+      const back = await this.restart(id);
+      return this.record("bitflip", String(id), start, `no record to damage; ${back}`);
+    }
+    const where =
+      `${basename(flip.segment)} byte ${flip.flippedAt} (record at ${flip.recordOffset})`;
+    const refusal = await this.refusal(id, basename(flip.segment));
+    if (refusal === null) {
+      this.undetected += 1;
+      this.env.log(`nemesis bitflip: member ${id} STARTED on a log with ${where} flipped`);
+      await cluster.kill(id, "SIGKILL");
+    }
+    const seen = refusal === null ? "started anyway (UNDETECTED)" : "refused to start";
+    if (!(await removeMember(this.https(id), id))) {
+      this.corrupt.add(id);
+      return this.record("bitflip", String(id), start,
+        `${where}: ${seen}; removal not confirmed, left stopped`);
+    }
+    const detail = await this.wipeAndRejoin(id, step.durationMs);
+    this.record("bitflip", String(id), start, `${where}: ${seen}; removed, ${detail}`);
+  }
+
+  /**
+   * Starts member `id` on its damaged log and returns the line of its log that names the
+   * corrupt `segment` once it has exited with code 1; null when it started serving instead, or
+   * exited without naming it.
+   */
+  private async refusal(id: number, segment: string): Promise<string | null> {
+    const { cluster } = this.env;
+    const logPath = join(cluster.member(id).dir, "server.log");
+    const from = (await stat(logPath)).size;
+    cluster.launch(id);
+    const child = cluster.member(id).process;
+    if (child === null) return null;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const served = cluster.waitHttp(id, restartWaitMs).then(() => "served" as const,
+      () => "silent" as const);
+    const outcome = await Promise.race([exited, served]);
+    if (outcome === "served" || outcome === "silent") return null;
+    const log = (await readFile(logPath)).subarray(from).toString();
+    const line = log.split("\n").find((l) => l.includes("corrupt log") && l.includes(segment));
+    return outcome === 1 && line !== undefined ? line : null;
   }
 
   /** Starts a wiped member empty with --join through an up member; true once it is a voter. */

@@ -62,6 +62,8 @@ export interface ChaosResult {
   readonly verdict: Verdict;
   readonly artifacts: Artifacts;
   readonly nemesisEvents: readonly NemesisEvent[];
+  /** Members that started on a log the bitflip nemesis had damaged: each one fails the run. */
+  readonly undetected: number;
 }
 
 export type Log = (line: string) => void;
@@ -110,7 +112,9 @@ export async function runChaos(o: ChaosOptions, log: Log): Promise<ChaosResult> 
   const title = `raft-store chaos: ${o.nodes} nodes, ${o.nemesis.join(",") || "no faults"}, ` +
     `seed ${o.seed}${o.plantedBug === null ? "" : `, planted ${o.plantedBug}`}`;
   const artifacts = await writeArtifacts(dir, events, played.nemesis.events, verdict, title);
-  const passed = verdict.linearizable && verdict.lost === 0;
+  const undetected = played.nemesis.undetected;
+  if (undetected > 0) log(`chaos: ${undetected} member(s) started on a corrupt log (bitflip)`);
+  const passed = verdict.linearizable && verdict.lost === 0 && undetected === 0;
   if (passed && !o.keepData) await rm(dataRoot, { recursive: true, force: true });
   else log(`chaos: member data and server logs kept in ${dataRoot}`);
   const summary: ChaosSummary = {
@@ -121,7 +125,7 @@ export async function runChaos(o: ChaosOptions, log: Log): Promise<ChaosResult> 
     history: artifacts.history,
     report: artifacts.report,
   };
-  return { summary, verdict, artifacts, nemesisEvents: played.nemesis.events };
+  return { summary, verdict, artifacts, nemesisEvents: played.nemesis.events, undetected };
 }
 
 /** Load and faults for o.seconds, then heal, await a leader, and read everything once more. */

@@ -69,19 +69,30 @@ export async function newestSegment(logDir: string): Promise<string | null> {
 // Reading our own files: no size bound beyond what a u32 length field allows.
 const looseLimits = { entryBytesMax: 0xffff_ffff, recordBytesMax: 0xffff_ffff } as const;
 
-/** Offset and length of the last intact record of a segment, or null when it holds none. */
-export function lastRecord(buf: Buffer): { offset: number; bytes: number } | null {
-  let offset = segmentHeaderBytes;
-  let last: { offset: number; bytes: number } | null = null;
-  if (buf.length < segmentHeaderBytes) return null;
+/** A record's place in its segment file. */
+export interface RecordSpan {
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+/** Offset and length of each intact record of a segment, in order, up to the first bad one. */
+export function intactRecords(buf: Buffer): RecordSpan[] {
+  const records: RecordSpan[] = [];
+  if (buf.length < segmentHeaderBytes) return records;
   const salt = segmentSalt(buf);
+  let offset = segmentHeaderBytes;
   while (offset + recordHeaderBytes <= buf.length) {
     const end = checkRecord(buf, offset, buf.length, looseLimits, salt);
     if (end < 0) break;
-    last = { offset, bytes: end - offset };
+    records.push({ offset, bytes: end - offset });
     offset = end;
   }
-  return last;
+  return records;
+}
+
+/** Offset and length of the last intact record of a segment, or null when it holds none. */
+export function lastRecord(buf: Buffer): RecordSpan | null {
+  return intactRecords(buf).at(-1) ?? null;
 }
 
 /**
