@@ -54,3 +54,12 @@ export class StoppedError extends RaftStoreError {
 export class ClusterMismatchError extends RaftStoreError {
   override readonly code = "CLUSTER_MISMATCH";
 }
+
+/**
+ * The leader holds entries as committed and acknowledged by this node that its log does not
+ * hold: the node lost entries it had made durable (its data directory emptied, cut or restored
+ * from an old copy). Raft cannot go on safely with such a member: it stops.
+ */
+export class LostEntriesError extends RaftStoreError {
+  override readonly code = "LOST_ENTRIES";
+}

@@ -3,6 +3,7 @@
 // backtracking and per-follower flow control.
 
 import { assert } from "../assert.js";
+import { LostEntriesError } from "../errors.js";
 import {
   type InstallSnapshot,
   type AppendRequest,
@@ -133,6 +134,13 @@ export function handleAppend(r: Raft, m: AppendRequest): void {
 }
 
 export function handleHeartbeat(r: Raft, m: Heartbeat): void {
+  // A leader never sends a commit index above what this node acknowledged (sendHeartbeats).
+  if (m.commit > r.log.lastIndex()) {
+    throw new LostEntriesError(`leader ${m.from} holds entries up to ${m.commit} as committed ` +
+      `and acknowledged by this node, but its log ends at ${r.log.lastIndex()}: this node lost ` +
+      "entries it had made durable (was its data directory emptied, cut or restored from an " +
+      "old copy?)");
+  }
   r.log.commitTo(m.commit);
   r.send({
     type: MessageType.HeartbeatResponse,

@@ -1,7 +1,9 @@
 // The member directory: each server's client endpoints (HTTP and RESP addresses), replicated
 // through the key-value state under reserved keys ("\0node/<id>"), so that any member can find
 // the leader's HTTP address to forward to, and GET /v1/cluster can list every endpoint. Each
-// server registers itself once a leader is known, and again whenever its entry differs.
+// server registers itself once a leader is known, and again whenever its entry differs. Beside
+// it, "\0incarnation/<id>" holds the incarnation of the member's data that registered last
+// (incarnation.ts).
 
 import type { KvStore } from "../kv/index.js";
 import { reservedKeyPrefix } from "./validate.js";
@@ -15,6 +17,21 @@ export const directoryPrefix = `${reservedKeyPrefix}node/`;
 
 export function directoryKey(id: number | string): string {
   return `${directoryPrefix}${id}`;
+}
+
+export const incarnationPrefix = `${reservedKeyPrefix}incarnation/`;
+
+export function incarnationKey(id: number | string): string {
+  return `${incarnationPrefix}${id}`;
+}
+
+/**
+ * What a registration did: `registered`, or not because the id is recorded under another
+ * incarnation (`recorded`) that this one may not replace; neither means a race to retry.
+ */
+export interface RegisterOutcome {
+  readonly registered: boolean;
+  readonly recorded: string | null;
 }
 
 export function encodeEndpoints(endpoints: Endpoints): string {

@@ -26,7 +26,7 @@ import type { Storage } from "../storage/types.js";
 import { createTcpTransport } from "../transport/tcp/tcp-transport.js";
 import type { ServerConfig } from "./config.js";
 import { parseHostPort } from "./config.js";
-import { directoryKey, encodeEndpoints } from "./directory.js";
+import { type RegisterOutcome, directoryKey, encodeEndpoints } from "./directory.js";
 import { DiskGuard } from "./disk-guard.js";
 import { Forwarder } from "./forward.js";
 import { HttpApi } from "./http/http-api.js";
@@ -34,6 +34,7 @@ import { instrumentStorage } from "./instrumented-storage.js";
 import { LocalKv } from "./local-kv.js";
 import { ServerMetrics } from "./metrics.js";
 import { createRespServer, type RespServer } from "./resp/resp-server.js";
+import { DataLostError, type Incarnation, settleIncarnation } from "./incarnation.js";
 import { repairAdvice, untrustedData } from "./repair.js";
 import { Service } from "./service.js";
 import { joinCluster, membersToJoin } from "./join.js";
@@ -82,6 +83,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       `${config.dataDir} holds no data: give --initial-cluster to found a cluster or --join to join one`,
     );
   }
+  const incarnation = await settleIncarnation(config.dataDir, fresh, config.join !== null);
   const members = startMembers(config, fresh);
   if (fresh && config.join !== null) {
     for (const [id, address] of await membersToJoin(config)) members.set(id, address);
@@ -139,7 +141,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   await node.start();
   started = node;
   guard?.start();
-  return serve(config, { node, store, storage, metrics, logger, tls, fresh, guard });
+  return serve(config, { node, store, storage, metrics, logger, tls, fresh, guard, incarnation });
 }
 
 /** The watch on the free space under the data directories on disk (none: null). */
@@ -175,6 +177,7 @@ interface Parts {
   readonly tls: { cert: Buffer; key: Buffer; ca: Buffer } | null;
   readonly fresh: boolean;
   readonly guard: DiskGuard | null;
+  readonly incarnation: Incarnation;
 }
 
 async function serve(config: ServerConfig, p: Parts): Promise<RunningServer> {
@@ -287,13 +290,31 @@ function startDuties(
 ): { stop(): void } {
   const want = encodeEndpoints(endpoints);
   let registering = false;
+  // Once per start the leader checks this incarnation (incarnation.ts), even when the entry
+  // here is already the one wanted.
+  let checked = false;
   let sweeping = false;
   const register = setInterval(() => {
     if (registering || p.node.status().leaderId === null) return;
-    if (p.store.get(directoryKey(id))?.value === want) return;
+    if (checked && p.store.get(directoryKey(id))?.value === want) return;
     registering = true;
     service
-      .register(id, endpoints)
+      .register(id, endpoints, p.incarnation)
+      .then((answer) => {
+        // Forwarded answers come off the network; a leader older than incarnations answers
+        // with the result of its put, which wrote the endpoints.
+        const outcome = answer as Partial<RegisterOutcome> | null;
+        if (typeof outcome?.recorded === "string") {
+          clearInterval(register);
+          p.node.halt(new DataLostError(id, outcome.recorded, p.incarnation.id));
+        } else if (outcome?.registered !== false) {
+          if (!checked) {
+            p.logger.info("registered in the member directory",
+              { incarnation: p.incarnation.id, origin: p.incarnation.origin });
+          }
+          checked = true;
+        }
+      })
       .catch((error: unknown) =>
         p.logger.debug("endpoint registration failed", { error: String(error) }),
       )

@@ -3,7 +3,7 @@
 // reads excepted, which it serves from its own state). `callLocal` is the leader's side of a
 // forwarded request: it validates the JSON arguments and never forwards again.
 
-import type { KvResult, KvStore } from "../kv/index.js";
+import type { KvResult, KvStore, OpResult, Txn } from "../kv/index.js";
 import { ReadConsistency } from "../node/ports.js";
 import type { RaftNode } from "../node/raft-node.js";
 import {
@@ -28,8 +28,16 @@ import {
   type WriteSession,
 } from "./api.js";
 import { parseNodeId } from "./config.js";
-import { type Endpoints, directoryKey, encodeEndpoints, lookupEndpoints } from "./directory.js";
+import {
+  type Endpoints,
+  type RegisterOutcome,
+  directoryKey,
+  encodeEndpoints,
+  incarnationKey,
+  lookupEndpoints,
+} from "./directory.js";
 import type { Forwarder } from "./forward.js";
+import { type Incarnation, isIncarnationId, isOrigin } from "./incarnation.js";
 import type { LocalKv } from "./local-kv.js";
 import {
   addMemberRequest,
@@ -116,14 +124,60 @@ export class Service implements KvApi, AdminApi {
     return this.route("range", [request], () => this.p.local.range(request));
   }
 
-  /** Writes this server's endpoints into the member directory (through the leader). */
-  register(id: number, endpoints: Endpoints): Promise<unknown> {
+  /**
+   * Writes this server's endpoints into the member directory, through the leader, which checks
+   * `incarnation` against the one the id is recorded under (incarnation.ts). The check and the
+   * write are transactions in the log, so they see every registration committed before them.
+   */
+  register(id: number, endpoints: Endpoints, incarnation: Incarnation): Promise<RegisterOutcome> {
     const value = encodeEndpoints(endpoints);
-    return this.route("register", [id, value], () => this.registerLocal(id, value));
+    return this.route("register", [id, value, incarnation.id, incarnation.origin],
+      () => this.registerLocal(id, value, incarnation));
   }
 
-  private registerLocal(id: number, value: string): Promise<KvResult> {
-    return this.p.local.propose({ kind: "put", key: directoryKey(id), value });
+  /** `incarnation` is null for a member older than incarnations: its endpoints are written. */
+  private async registerLocal(
+    id: number,
+    value: string,
+    incarnation: Incarnation | null,
+  ): Promise<RegisterOutcome> {
+    const endpoints = { op: "put", key: directoryKey(id), value } as const;
+    if (incarnation === null) {
+      await this.p.local.propose({ kind: "put", key: directoryKey(id), value });
+      return { registered: true, recorded: null };
+    }
+    const key = incarnationKey(id);
+    const same = await this.proposeTxn({
+      compare: [{ target: "value", key, value: incarnation.id }],
+      success: [endpoints],
+      failure: [{ op: "get", key }],
+    });
+    if (same.succeeded) return { registered: true, recorded: null };
+    const found = same.results[0];
+    const recorded = found?.op === "get" ? found.value : null;
+    // Another incarnation registered this id: a member that founded its data anew lost the
+    // data that incarnation had; one that joined was added anew, so the id is its own now.
+    if (recorded !== null && incarnation.origin === "founded") {
+      return { registered: false, recorded };
+    }
+    const claim = await this.proposeTxn({
+      compare: [recorded === null
+        ? { target: "absent", key }
+        : { target: "value", key, value: recorded }],
+      success: [{ op: "put", key, value: incarnation.id }, endpoints],
+      failure: [],
+    });
+    return { registered: claim.succeeded, recorded: null };
+  }
+
+  private async proposeTxn(
+    txn: Txn,
+  ): Promise<{ succeeded: boolean; results: readonly OpResult[] }> {
+    const result = await this.p.local.propose({ kind: "txn", txn });
+    if (result.kind !== "txn") {
+      throw new UnavailableError(`registration not applied: ${JSON.stringify(result)}`);
+    }
+    return result;
   }
 
   // ---- administration ----
@@ -231,7 +285,8 @@ export class Service implements KvApi, AdminApi {
       case "range":
         return local.range(rangeRequest(a[0]));
       case "register":
-        return this.registerLocal(parseMemberId(String(a[0])), str(a[1], "endpoints"));
+        return this.registerLocal(parseMemberId(String(a[0])), str(a[1], "endpoints"),
+          registerIncarnation(a[2], a[3]));
       case "admin.addMember":
         return this.requireLeader(() => this.addMember(addMemberRequest(a[0])));
       case "admin.promote":
@@ -266,4 +321,12 @@ function positive(value: unknown): number {
   const n = nonNegativeInteger(value, "ttlMs");
   if (n === 0) throw new InvalidRequestError("ttlMs must be positive");
   return n;
+}
+
+/** A forwarded registration's incarnation: absent from a member older than incarnations. */
+function registerIncarnation(id: unknown, origin: unknown): Incarnation | null {
+  if (id === undefined && origin === undefined) return null;
+  if (!isIncarnationId(id)) throw new InvalidRequestError("incarnation must be 16 hex digits");
+  if (!isOrigin(origin)) throw new InvalidRequestError("origin must be founded, joined or unknown");
+  return { id, origin };
 }

@@ -7,6 +7,7 @@ import type { PlantedBugs } from "../core/config.js";
 import { Sfc32 } from "../core/prng.js";
 import { Role } from "../core/ready.js";
 import type { NodeId } from "../core/types.js";
+import { LostEntriesError } from "../errors.js";
 import { Violation } from "./checker.js";
 import { Cluster } from "./cluster.js";
 import type { NetworkFaults } from "./network.js";
@@ -312,6 +313,9 @@ export function simulate(options: SimOptions): SimResult {
   } catch (error) {
     if (error instanceof Violation) violations.push(error.message);
     else if (error instanceof AssertionError) violations.push(`core assertion: ${error.message}`);
+    // A node lost entries it had acknowledged: the sim's disks keep what was synced, so a node
+    // acknowledged what it had not made durable.
+    else if (error instanceof LostEntriesError) violations.push(`lost entries: ${error.message}`);
     else throw error;
   }
   const c = run.cluster;

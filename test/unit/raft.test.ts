@@ -4,7 +4,12 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { NotLeaderError, ProposalDroppedError, TransferRejectedError } from "../../src/errors.js";
+import {
+  LostEntriesError,
+  NotLeaderError,
+  ProposalDroppedError,
+  TransferRejectedError,
+} from "../../src/errors.js";
 import { MessageType } from "../../src/core/messages.js";
 import { MemoryLog } from "../../src/core/memory-log.js";
 import { Sfc32 } from "../../src/core/prng.js";
@@ -131,6 +136,18 @@ test("election timeouts are drawn from [T, 2T) and vary with the seed", () => {
     seen.add(raft.randomizedElectionTimeout);
   }
   assert.equal(seen.size, 10, "every value in [10, 20) occurs");
+});
+
+test("a heartbeat committing past the log's end means this node lost acknowledged entries", () => {
+  // A leader sends a commit index no higher than what the follower acknowledged, so a follower
+  // whose log ends before it lost entries it had made durable (an emptied data directory).
+  const { raft } = makeRaft([n1, n2, n3]);
+  raft.step({ type: MessageType.Heartbeat, from: n2, to: n1, term: 3, commit: 0, context: 0 });
+  const lost = { type: MessageType.Heartbeat, from: n2, to: n1, term: 3, commit: 7, context: 0 };
+  assert.throws(() => raft.step(lost), (e: unknown) =>
+    e instanceof LostEntriesError && e.code === "LOST_ENTRIES" &&
+    /leader 2 holds entries up to 7 as committed and acknowledged by this node, but its log ends/
+      .test(e.message) && /its log ends at 0: this node lost entries/.test(e.message));
 });
 
 test("a stale leader is told the newer term and steps down", () => {

@@ -3,8 +3,9 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { StoppedError } from "../../../src/errors.js";
+import { LostEntriesError, StoppedError } from "../../../src/errors.js";
 import { InconsistentStateError } from "../../../src/node/durable-log.js";
+import { DataLostError } from "../../../src/server/incarnation.js";
 import { repairAdvice, untrustedData } from "../../../src/server/repair.js";
 import {
   CorruptLogError,
@@ -14,12 +15,14 @@ import {
 } from "../../../src/storage/errors.js";
 
 describe("untrusted data", () => {
-  it("is a corrupt log, hard state or snapshot, or an inconsistent state, even wrapped", () => {
+  it("is a corrupt log, state or snapshot, an inconsistent state, lost data, wrapped too", () => {
     const corrupt = [
       new CorruptLogError("log/1.wal", 512, "record checksum mismatch"),
       new CorruptStateError("hard-state", "checksum mismatch"),
       new CorruptSnapshotError("snap-1.snap", "checksum mismatch"),
       new InconsistentStateError("no snapshot covers the log's start"),
+      new LostEntriesError("leader 2 holds entries up to 7 as committed"),
+      new DataLostError(3, "0123456789abcdef", "fedcba9876543210"),
     ];
     for (const error of corrupt) {
       assert.equal(untrustedData(error), true, error.message);
