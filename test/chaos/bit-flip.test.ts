@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { Sfc32 } from "../../src/core/prng.js";
-import { type Entry, EntryType } from "../../src/core/types.js";
 import { CorruptLogError } from "../../src/storage/errors.js";
 import { openStorage } from "../../src/storage/open-storage.js";
+import { textEntries } from "../support/storage/entries.js";
 import { flipMidLog } from "./bit-flip.js";
 
 const dirs: string[] = [];
@@ -21,21 +21,14 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-function entries(from: number, count: number): Entry[] {
-  return Array.from({ length: count }, (_, k) => ({
-    term: 1,
-    index: from + k,
-    type: EntryType.Normal,
-    data: new TextEncoder().encode(`value-${from + k}-${"x".repeat(40)}`),
-  }));
-}
-
 /** A preallocated WAL holding `appends` records of 3 entries each. */
 async function writtenWal(appends: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "raft-store-flip-"));
   dirs.push(dir);
   const storage = await openStorage({ kind: "wal", dir, segmentBytes: 1 << 20 });
-  for (let k = 0; k < appends; k++) await storage.log.append(entries(1 + 3 * k, 3), { sync: true });
+  for (let k = 0; k < appends; k++) {
+    await storage.log.append(textEntries(1 + 3 * k, 3), { sync: true });
+  }
   await storage.close();
   return dir;
 }

@@ -8,9 +8,9 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type Entry, EntryType } from "../../src/core/types.js";
 import { openStorage } from "../../src/storage/open-storage.js";
 import { WalLogStore } from "../../src/storage/wal/wal-log-store.js";
+import { textEntries } from "../support/storage/entries.js";
 import { newestSegment, tearWal } from "./torn-write.js";
 
 const dirs: string[] = [];
@@ -18,15 +18,6 @@ const dirs: string[] = [];
 after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
-
-function entries(from: number, count: number, term: number): Entry[] {
-  return Array.from({ length: count }, (_, k) => ({
-    term,
-    index: from + k,
-    type: EntryType.Normal,
-    data: new TextEncoder().encode(`value-${from + k}-${"x".repeat(40)}`),
-  }));
-}
 
 /**
  * A WAL store with three appends (three records): entries 1..4, 5..7, 8..12. `preallocate`:
@@ -38,9 +29,9 @@ async function writtenWal(preallocate: boolean): Promise<string> {
   const storage = await openStorage({ kind: "wal", dir, preallocate, segmentBytes: 1 << 20 });
   assert.ok(storage.log instanceof WalLogStore);
   assert.equal(await storage.log.spareReady(), preallocate);
-  await storage.log.append(entries(1, 4, 1), { sync: true });
-  await storage.log.append(entries(5, 3, 1), { sync: true });
-  await storage.log.append(entries(8, 5, 2), { sync: true });
+  await storage.log.append(textEntries(1, 4, 1), { sync: true });
+  await storage.log.append(textEntries(5, 3, 1), { sync: true });
+  await storage.log.append(textEntries(8, 5, 2), { sync: true });
   assert.equal(storage.log.lastIndex(), 12);
   await storage.close();
   return dir;

@@ -8,10 +8,9 @@
 //   key.
 
 import assert from "node:assert/strict";
-import { open, readFile, readdir, rm } from "node:fs/promises";
+import { open, readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { keyPath } from "../../src/cli/http-client.js";
 import { eventually } from "../support/eventually.js";
 import { HttpClients } from "../support/http-clients.js";
 import { ProcessCluster } from "../support/process-cluster.js";
@@ -49,8 +48,7 @@ test("a member with a corrupt record mid-log refuses to start, and is repaired b
     try {
       await cluster.start();
       await cluster.waitLeader();
-      await clients.putAll("before", 200);
-      const acked = Array.from({ length: 200 }, (_, n) => `before/${n}`);
+      const acked = await clients.putKeys("before", 200);
       // Member 3 holds them all before it stops: its log is the one that gets the flipped byte.
       const want = await clients.localScan(await cluster.waitLeader());
       await eventually("member 3 to hold the first writes", async () =>
@@ -67,11 +65,7 @@ test("a member with a corrupt record mid-log refuses to start, and is repaired b
       const flipped = Math.floor(used / 2);
       await flipByte(segment, flipped);
 
-      cluster.launch(bad);
-      const child = cluster.member(bad).process;
-      assert.ok(child !== null);
-      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-      assert.equal(code, 1, "member 3 refused to start");
+      assert.equal(await cluster.runToExit(bad), 1, "member 3 refused to start");
       const log = await readFile(join(cluster.member(bad).dir, "server.log"), "utf8");
       const reason = log.split("\n").find((line) => line.includes(segment)) ?? "";
       assert.match(reason, /corrupt/i, "member 3's log says why it stopped");
@@ -85,20 +79,10 @@ test("a member with a corrupt record mid-log refuses to start, and is repaired b
         "member 3's log gives the repair");
 
       // The other two go on.
-      for (let n = 0; n < 50; n++) {
-        const key = `after/${n}`;
-        const r = await clients.of(await cluster.waitLeader()).request("PUT", keyPath(key), "x");
-        assert.equal(r.status, 200, r.body.toString());
-        acked.push(key);
-      }
+      acked.push(...await clients.putKeys("after", 50));
 
       // The repair: remove member 3, empty its data, and have it join again.
-      const leader = await cluster.waitLeader();
-      const removed = await clients.of(leader).request("DELETE", `/v1/cluster/members/${bad}`);
-      assert.equal(removed.status, 200, removed.body.toString());
-      await rm(join(cluster.member(bad).dir, "raft"), { recursive: true, force: true });
-      await rm(join(cluster.member(bad).dir, "kv"), { recursive: true, force: true });
-      await cluster.join(bad, leader);
+      await clients.replace(bad);
       await eventually("member 3 to be a voter again", async () => {
         const r = await clients.of(await cluster.waitLeader()).request("GET", "/v1/cluster");
         const view = JSON.parse(r.body.toString()) as {
@@ -106,11 +90,7 @@ test("a member with a corrupt record mid-log refuses to start, and is repaired b
         };
         return view.members.some((m) => m.id === String(bad) && m.role === "voter") ? true : null;
       }, 30_000);
-      const final = await clients.localScan(await cluster.waitLeader());
-      const held = new Set((JSON.parse(final) as Array<{ key: string }>).map((e) => e.key));
-      assert.deepEqual(acked.filter((key) => !held.has(key)), [], "acknowledged keys missing");
-      await eventually("member 3 to hold every acknowledged key", async () =>
-        (await clients.localScan(bad)) === final ? true : null, 30_000);
+      await clients.expectHeld(bad, acked);
     } finally {
       clients.closeAll();
       await cluster.stop();

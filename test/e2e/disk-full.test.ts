@@ -14,7 +14,6 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { keyPath } from "../../src/cli/http-client.js";
-import { eventually } from "../support/eventually.js";
 import { HttpClients } from "../support/http-clients.js";
 import { ProcessCluster } from "../support/process-cluster.js";
 import { makeTempDir } from "../support/storage/backends.js";
@@ -83,12 +82,7 @@ async function fillMember3(c: FullDisk, body: (filled: Filled) => Promise<void>)
     const failure = log.split("\n").find((line) => line.includes("raft node failed")) ?? "";
     assert.ok(acked.length >= 10, `${acked.length} writes acknowledged before member 3 stopped`);
     // The other two go on.
-    for (let n = 0; n < 20; n += 1) {
-      const key = `after/${n}`;
-      const r = await clients.of(await cluster.waitLeader()).request("PUT", keyPath(key), "x");
-      assert.equal(r.status, 200, r.body.toString());
-      acked.push(key);
-    }
+    acked.push(...await clients.putKeys("after", 20));
     await body({ cluster, clients, disk, acked, failure });
   } finally {
     clients.closeAll();
@@ -103,15 +97,7 @@ async function catchUp({ cluster, clients, disk, acked }: Filled, bytes: number)
   await disk.resize(bytes);
   cluster.launch(full);
   await cluster.waitHttp(full);
-  const want = JSON.parse(await clients.localScan(await cluster.waitLeader())) as
-    Array<{ key: string }>;
-  // A write whose answer was lost (its leader stopped) may have been applied too.
-  const held = new Set(want.map((entry) => entry.key));
-  assert.deepEqual(acked.filter((key) => !held.has(key)), [], "acknowledged keys missing");
-  await eventually("member 3 to hold every acknowledged key", async () =>
-    (JSON.parse(await clients.localScan(full)) as unknown[]).length === want.length ? true : null,
-  30_000);
-  assert.equal(await clients.localScan(full), JSON.stringify(want));
+  await clients.expectHeld(full, acked);
 }
 
 test("a member whose log disk fills stops with the reason, and loses nothing once it has room",
@@ -138,11 +124,7 @@ test("a member whose state disk is nearly full is halted by the guard before LMD
       t.diagnostic(`${filled.acked.length} writes acknowledged; ${filled.failure}`);
       // Still short of space: member 3 refuses to start, and says why.
       const { cluster } = filled;
-      cluster.launch(full);
-      const child = cluster.member(full).process;
-      assert.ok(child !== null);
-      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-      assert.equal(code, 1, "member 3 refused to start");
+      assert.equal(await cluster.runToExit(full), 1, "member 3 refused to start");
       const log = await readFile(join(cluster.member(full).dir, "server.log"), "utf8");
       assert.match(log, /raft-store: disk nearly full: .* under .*\/n3\/kv/);
       await catchUp(filled, 4 * diskBytes);

@@ -16,7 +16,6 @@ import assert from "node:assert/strict";
 import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { keyPath } from "../../src/cli/http-client.js";
 import { eventually } from "../support/eventually.js";
 import { HttpClients } from "../support/http-clients.js";
 import { ProcessCluster } from "../support/process-cluster.js";
@@ -49,12 +48,9 @@ async function restartEmptied(cluster: ProcessCluster, clients: HttpClients, id:
   Promise<{ why: string; log: string }> {
   clients.drop(id);
   if (cluster.running(id)) await cluster.kill(id, "SIGTERM");
-  await wipe(cluster, id);
+  await cluster.emptyData(id);
   const from = await logSize(cluster, id);
-  cluster.launch(id);
-  const child = cluster.member(id).process;
-  assert.ok(child !== null);
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const code = await cluster.runToExit(id);
   const log = await logSince(cluster, id, from);
   assert.equal(code, 2, `member ${id} stopped itself: ${log}`);
   const line = log.split("\n").find((l) => l.includes("raft node stopped on a fatal error"));
@@ -65,12 +61,6 @@ async function restartEmptied(cluster: ProcessCluster, clients: HttpClients, id:
   return { why: (JSON.parse(line) as { error: string }).error, log };
 }
 
-async function wipe(cluster: ProcessCluster, id: number): Promise<void> {
-  for (const dir of ["raft", "kv"]) {
-    await rm(join(cluster.member(id).dir, dir), { recursive: true, force: true });
-  }
-}
-
 test("a member restarted on emptied data stops itself; removed and re-joined, it serves",
   async (t) => {
     const cluster = new ProcessCluster({ size: 3 });
@@ -78,8 +68,7 @@ test("a member restarted on emptied data stops itself; removed and re-joined, it
     try {
       await cluster.start();
       const first = await registered(cluster, lost, 0);
-      await clients.putAll("before", 100);
-      const acked = Array.from({ length: 100 }, (_, n) => `before/${n}`);
+      const acked = await clients.putKeys("before", 100);
 
       // Data older than incarnation files: the file is gone, the member registers anew.
       clients.drop(lost);
@@ -115,27 +104,14 @@ test("a member restarted on emptied data stops itself; removed and re-joined, it
       t.diagnostic(stop.why);
 
       // The other two go on.
-      for (let n = 0; n < 20; n++) {
-        const key = `after/${n}`;
-        const r = await clients.of(await cluster.waitLeader()).request("PUT", keyPath(key), "x");
-        assert.equal(r.status, 200, r.body.toString());
-        acked.push(key);
-      }
+      acked.push(...await clients.putKeys("after", 20));
 
       // The repair: removed, emptied, and started with --join.
-      const leader = await cluster.waitLeader();
-      const removed = await clients.of(leader).request("DELETE", `/v1/cluster/members/${lost}`);
-      assert.equal(removed.status, 200, removed.body.toString());
-      await wipe(cluster, lost);
       from = await logSize(cluster, lost);
-      await cluster.join(lost, leader);
+      await clients.replace(lost);
       const rejoined = await registered(cluster, lost, from);
       assert.notEqual(rejoined, upgraded);
-      const final = await clients.localScan(await cluster.waitLeader());
-      const held = new Set((JSON.parse(final) as Array<{ key: string }>).map((e) => e.key));
-      assert.deepEqual(acked.filter((key) => !held.has(key)), [], "acknowledged keys missing");
-      await eventually("member 3 to hold every acknowledged key", async () =>
-        (await clients.localScan(lost)) === final ? true : null, 30_000);
+      await clients.expectHeld(lost, acked);
       assert.ok(cluster.running(lost), "member 3 serves");
     } finally {
       clients.closeAll();

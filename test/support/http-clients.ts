@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before } from "node:test";
 import { HttpClient, keyPath } from "../../src/cli/http-client.js";
+import { eventually } from "./eventually.js";
 import type { ProcessCluster } from "./process-cluster.js";
 
 export class HttpClients {
@@ -39,6 +40,38 @@ export class HttpClients {
       const r = await this.of(leader).request("PUT", keyPath(`${prefix}/${n}`), `${prefix}-${n}`);
       assert.equal(r.status, 200, `put ${prefix}/${n}: ${r.body.toString()}`);
     }
+  }
+
+  /** putAll, returning the keys it wrote (every one acknowledged). */
+  async putKeys(prefix: string, count: number): Promise<string[]> {
+    await this.putAll(prefix, count);
+    return Array.from({ length: count }, (_, n) => `${prefix}/${n}`);
+  }
+
+  /**
+   * The repair of a member whose data is lost or cannot be trusted (README: Replacing a
+   * member): removed through the leader, its data emptied, started with --join. Returns once it
+   * serves HTTP.
+   */
+  async replace(id: number): Promise<void> {
+    this.drop(id);
+    const leader = await this.cluster.waitLeader();
+    const removed = await this.of(leader).request("DELETE", `/v1/cluster/members/${id}`);
+    assert.equal(removed.status, 200, removed.body.toString());
+    await this.cluster.emptyData(id);
+    await this.cluster.join(id, leader);
+  }
+
+  /**
+   * Checks that the leader's state holds every key of `acked`, then waits until member `id`'s
+   * state is the same. (A write whose answer was lost may have been applied too.)
+   */
+  async expectHeld(id: number, acked: readonly string[], ms = 30_000): Promise<void> {
+    const want = await this.localScan(await this.cluster.waitLeader());
+    const held = new Set((JSON.parse(want) as Array<{ key: string }>).map((entry) => entry.key));
+    assert.deepEqual(acked.filter((key) => !held.has(key)), [], "acknowledged keys missing");
+    await eventually(`member ${id} to hold every acknowledged key`, async () =>
+      (await this.localScan(id)) === want ? true : null, ms);
   }
 
   /**

@@ -185,6 +185,21 @@ export class ProcessCluster {
     });
   }
 
+  /** Deletes member `id`'s Raft and key-value data (a stopped member), keeping its log file. */
+  async emptyData(id: number): Promise<void> {
+    for (const dir of ["raft", "kv"]) {
+      await rm(join(this.member(id).dir, dir), { recursive: true, force: true });
+    }
+  }
+
+  /** Starts member `id` from its data and waits for it to exit (refused or stopped itself). */
+  runToExit(id: number): Promise<number | null> {
+    this.launch(id);
+    const child = this.member(id).process;
+    if (child === null) throw new Error(`member ${id} did not start`);
+    return new Promise((resolve) => child.once("exit", resolve));
+  }
+
   /** Starts member `id` empty and has it join through member `via`. */
   async join(id: number, via: number): Promise<void> {
     this.launch(id, this.http(via));
