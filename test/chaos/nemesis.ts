@@ -16,7 +16,7 @@
 //               the damaged log is counted in `undetected`, and the run fails
 // heal() ends everything: links healed, members resumed, restarted or re-joined.
 
-import { readFile, readdir, rm, stat } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { assertNever } from "../../src/assert.js";
 import { Sfc32 } from "../../src/core/prng.js";
@@ -272,8 +272,7 @@ export class Nemesis {
    */
   private async refusal(id: number, segment: string): Promise<string | null> {
     const { cluster } = this.env;
-    const logPath = join(cluster.member(id).dir, "server.log");
-    const from = (await stat(logPath)).size;
+    const from = await cluster.logSize(id);
     cluster.launch(id);
     const child = cluster.member(id).process;
     if (child === null) return null;
@@ -282,7 +281,7 @@ export class Nemesis {
       () => "silent" as const);
     const outcome = await Promise.race([exited, served]);
     if (outcome === "served" || outcome === "silent") return null;
-    const log = (await readFile(logPath)).subarray(from).toString();
+    const log = await cluster.logSince(id, from);
     const line = log.split("\n").find((l) => l.includes("corrupt log") && l.includes(segment));
     return outcome === 1 && line !== undefined ? line : null;
   }

@@ -8,38 +8,16 @@
 //   key.
 
 import assert from "node:assert/strict";
-import { open, readFile, readdir } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { lastNonZero } from "../../src/storage/wal/recovery.js";
 import { eventually } from "../support/eventually.js";
 import { HttpClients } from "../support/http-clients.js";
 import { ProcessCluster } from "../support/process-cluster.js";
-import { flipByte } from "../support/storage/files.js";
+import { flipByte, segmentPaths } from "../support/storage/files.js";
 
 const bad = 3;
-
-/** The bytes of `path` up to its last non-zero byte: a preallocated segment is zeros after. */
-async function usedBytes(path: string): Promise<number> {
-  const handle = await open(path, "r");
-  try {
-    const { size } = await handle.stat();
-    const chunk = Buffer.alloc(1 << 20);
-    let used = 0;
-    for (let at = 0; at < size; at += chunk.length) {
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
-      for (let i = bytesRead - 1; i >= 0; i--) {
-        if (chunk[i] !== 0) {
-          used = at + i + 1;
-          break;
-        }
-      }
-      if (bytesRead < chunk.length) break;
-    }
-    return used;
-  } finally {
-    await handle.close();
-  }
-}
 
 test("a member with a corrupt record mid-log refuses to start, and is repaired by rejoining",
   async (t) => {
@@ -56,17 +34,16 @@ test("a member with a corrupt record mid-log refuses to start, and is repaired b
       clients.drop(bad);
       await cluster.kill(bad, "SIGTERM");
 
-      const logDir = join(cluster.member(bad).dir, "raft", "log");
-      const segments = (await readdir(logDir)).filter((name) => name.endsWith(".wal")).sort();
-      assert.ok(segments.length >= 1, `segments in ${logDir}`);
-      const segment = join(logDir, segments[0] ?? "");
-      const used = await usedBytes(segment);
+      const [segment] = await segmentPaths(join(cluster.member(bad).dir, "raft"));
+      assert.ok(segment !== undefined, "member 3 has a WAL segment");
+      // A preallocated segment is zeros after its records.
+      const used = lastNonZero(await readFile(segment)) + 1;
       assert.ok(used > 8_000, `${used} bytes of records in ${segment}`);
       const flipped = Math.floor(used / 2);
       await flipByte(segment, flipped);
 
       assert.equal(await cluster.runToExit(bad), 1, "member 3 refused to start");
-      const log = await readFile(join(cluster.member(bad).dir, "server.log"), "utf8");
+      const log = await cluster.logSince(bad, 0);
       const reason = log.split("\n").find((line) => line.includes(segment)) ?? "";
       assert.match(reason, /corrupt/i, "member 3's log says why it stopped");
       // The offset it names is that of the record holding the flipped byte.

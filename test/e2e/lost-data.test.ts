@@ -13,7 +13,7 @@
 // - a member whose data predates incarnation files (the file deleted) registers and serves.
 
 import assert from "node:assert/strict";
-import { readFile, rm, stat } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { eventually } from "../support/eventually.js";
@@ -22,19 +22,10 @@ import { ProcessCluster } from "../support/process-cluster.js";
 
 const lost = 3;
 
-/** Member `id`'s server log from byte `from` on. */
-async function logSince(cluster: ProcessCluster, id: number, from: number): Promise<string> {
-  return (await readFile(join(cluster.member(id).dir, "server.log"))).subarray(from).toString();
-}
-
-async function logSize(cluster: ProcessCluster, id: number): Promise<number> {
-  return (await stat(join(cluster.member(id).dir, "server.log"))).size;
-}
-
 /** Waits for member `id` to log its registration after byte `from`; returns its incarnation. */
 async function registered(cluster: ProcessCluster, id: number, from: number): Promise<string> {
   return eventually(`member ${id} to register`, async () => {
-    const line = (await logSince(cluster, id, from)).split("\n")
+    const line = (await cluster.logSince(id, from)).split("\n")
       .find((l) => l.includes("registered in the member directory"));
     return line === undefined ? null : (JSON.parse(line) as { incarnation: string }).incarnation;
   }, 20_000);
@@ -49,9 +40,9 @@ async function restartEmptied(cluster: ProcessCluster, clients: HttpClients, id:
   clients.drop(id);
   if (cluster.running(id)) await cluster.kill(id, "SIGTERM");
   await cluster.emptyData(id);
-  const from = await logSize(cluster, id);
+  const from = await cluster.logSize(id);
   const code = await cluster.runToExit(id);
-  const log = await logSince(cluster, id, from);
+  const log = await cluster.logSince(id, from);
   assert.equal(code, 2, `member ${id} stopped itself: ${log}`);
   const line = log.split("\n").find((l) => l.includes("raft node stopped on a fatal error"));
   assert.ok(line !== undefined, log);
@@ -74,11 +65,11 @@ test("a member restarted on emptied data stops itself; removed and re-joined, it
       clients.drop(lost);
       await cluster.kill(lost, "SIGTERM");
       await rm(join(cluster.member(lost).dir, "raft", "incarnation"));
-      let from = await logSize(cluster, lost);
+      let from = await cluster.logSize(lost);
       cluster.launch(lost);
       const upgraded = await registered(cluster, lost, from);
       assert.notEqual(upgraded, first);
-      assert.match(await logSince(cluster, lost, from), /"origin":"unknown"/);
+      assert.match(await cluster.logSince(lost, from), /"origin":"unknown"/);
 
       // Emptied and started as a founder again, under the same leader. (Were the leadership to
       // move meanwhile, a stall of this shared machine, the registration would find it out.)
@@ -107,7 +98,7 @@ test("a member restarted on emptied data stops itself; removed and re-joined, it
       acked.push(...await clients.putKeys("after", 20));
 
       // The repair: removed, emptied, and started with --join.
-      from = await logSize(cluster, lost);
+      from = await cluster.logSize(lost);
       await clients.replace(lost);
       const rejoined = await registered(cluster, lost, from);
       assert.notEqual(rejoined, upgraded);

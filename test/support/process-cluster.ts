@@ -4,7 +4,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -183,6 +183,16 @@ export class ProcessCluster {
     child.on("exit", () => {
       if (m.process === child) m.process = null;
     });
+  }
+
+  /** The size of member `id`'s server log: where the lines of its next start will begin. */
+  async logSize(id: number): Promise<number> {
+    return (await stat(join(this.member(id).dir, "server.log"))).size;
+  }
+
+  /** Member `id`'s server log from byte `from` on. */
+  async logSince(id: number, from: number): Promise<string> {
+    return (await readFile(join(this.member(id).dir, "server.log"))).subarray(from).toString();
   }
 
   /** Deletes member `id`'s Raft and key-value data (a stopped member), keeping its log file. */
