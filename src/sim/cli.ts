@@ -96,6 +96,7 @@ function report(args: Args, results: readonly SimResult[], wallMs: number): numb
     snapshotInstalls: sum((r) => r.snapshotInstalls),
     writesHandedOff: sum((r) => r.writesHandedOff),
     disksLost: sum((r) => r.disksLost),
+    swizzles: sum((r) => r.swizzles),
     wallMs,
   };
   console.log(JSON.stringify(summary));

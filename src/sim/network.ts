@@ -124,6 +124,11 @@ export class SimNetwork {
     this.blocked.add(`${from}>${to}`);
   }
 
+  /** Opens the one-way link from->to again. */
+  restore(from: NodeId, to: NodeId): void {
+    this.blocked.delete(`${from}>${to}`);
+  }
+
   linkOpen(from: NodeId, to: NodeId): boolean {
     return this.blocked.size === 0 || !this.blocked.has(`${from}>${to}`);
   }

@@ -1,6 +1,7 @@
 // One seeded simulator run: a cluster under a random fault schedule (drops, duplicates, delays,
-// partitions of every shape, crashes at every point of a turn, leadership transfers) with
-// client proposals throughout, and calm windows in which liveness must return.
+// partitions of every shape, links clogged one by one and restored in another order, crashes at
+// every point of a turn, leadership transfers) with client proposals throughout, and calm
+// windows in which liveness must return.
 
 import { AssertionError } from "../assert.js";
 import type { PlantedBugs } from "../core/config.js";
@@ -43,6 +44,8 @@ export interface SimResult {
   readonly writesHandedOff: number;
   /** Servers whose disk was lost and that a fresh server replaced. */
   readonly disksLost: number;
+  /** Swizzle-clogs that ran to the end: every link cut, then every link restored. */
+  readonly swizzles: number;
   readonly trace: string[];
 }
 
@@ -76,11 +79,22 @@ const calmFaults: NetworkFaults = {
   longDelayMax: 1,
 };
 
+interface Swizzle {
+  readonly cut: [NodeId, NodeId][];
+  readonly restore: [NodeId, NodeId][];
+  /** Ticks between two steps. */
+  readonly gap: number;
+  nextAt: number;
+}
+
 class Run {
   readonly prng: Sfc32;
   readonly cluster: Cluster;
   readonly chaos: NetworkFaults;
   partitions = 0;
+  swizzles = 0;
+  /** A swizzle-clog in progress: the links still to cut, then those still to restore. */
+  private swizzle: Swizzle | null = null;
   private readonly restartAt = new Map<NodeId, number>();
   private commandSeq = 0;
   private calmProposals: { index: number; key: string }[] = [];
@@ -133,6 +147,7 @@ class Run {
     if (calm && !this.isCalm(t - 1)) this.beginCalm();
     if (!calm && this.prng.chance(nemesisRate)) this.nemesis();
     this.restartDue(t, calm);
+    if (!calm) this.swizzleDue(t);
     if (this.prng.chance(proposalRate)) this.propose(calm);
     if (this.prng.chance(readRate)) this.cluster.read(this.pickReadTarget());
     this.cluster.tick();
@@ -146,6 +161,7 @@ class Run {
 
   private beginCalm(): void {
     this.cluster.network.heal();
+    this.swizzle = null;
     this.cluster.resumeAll();
     this.cluster.network.faults = calmFaults;
     this.cluster.fifo = true;
@@ -205,6 +221,7 @@ class Run {
       this.partition();
     } else if (roll < 70) {
       c.network.heal();
+      this.swizzle = null;
       c.trace("network healed");
     } else if (roll < 81) {
       this.changeMembership();
@@ -263,13 +280,11 @@ class Run {
   private partition(): void {
     const c = this.cluster;
     const ids = [...c.ids];
-    for (let i = ids.length - 1; i > 0; i--) {
-      const j = this.prng.nextInt(i + 1);
-      [ids[i], ids[j]] = [ids[j] as NodeId, ids[i] as NodeId];
-    }
+    this.shuffle(ids);
     c.network.heal();
+    this.swizzle = null;
     this.partitions++;
-    const kind = this.prng.nextInt(5);
+    const kind = this.prng.nextInt(6);
     const half = Math.floor(ids.length / 2);
     if (kind === 0) {
       c.network.partition([ids.slice(0, half), ids.slice(half)]);
@@ -286,10 +301,55 @@ class Run {
         const to = ids[this.prng.nextInt(ids.length)] as NodeId;
         if (from !== to) c.network.cut(from, to);
       }
-    } else {
+    } else if (kind === 4) {
       c.network.partition([ids.slice(0, half - (half > 1 ? 1 : 0)), ids.slice(half)]);
+    } else {
+      this.startSwizzle(ids);
     }
     c.trace(`partition kind ${kind}: ${ids.join(",")}`);
+  }
+
+  /**
+   * FoundationDB's swizzle-clog: one-way links among a random subset of nodes are cut one at a
+   * time, a few ticks apart, and once all are cut they are restored one at a time in another
+   * random order. The network passes through many asymmetric, non-transitive shapes on the way.
+   */
+  private startSwizzle(shuffled: readonly NodeId[]): void {
+    const nodes = shuffled.slice(0, 2 + this.prng.nextInt(shuffled.length - 1));
+    const links: [NodeId, NodeId][] = [];
+    for (const from of nodes) for (const to of nodes) if (from !== to) links.push([from, to]);
+    this.shuffle(links);
+    const restore = [...links];
+    this.shuffle(restore);
+    this.swizzle = { cut: links, restore, gap: 1 + this.prng.nextInt(8), nextAt: 0 };
+  }
+
+  private swizzleDue(t: number): void {
+    const s = this.swizzle;
+    if (s === null || t < s.nextAt) return;
+    s.nextAt = t + s.gap;
+    const c = this.cluster;
+    const cut = s.cut.shift();
+    if (cut !== undefined) {
+      c.network.cut(cut[0], cut[1]);
+      c.trace(`swizzle: cut ${cut[0]}->${cut[1]}`);
+      return;
+    }
+    const restored = s.restore.shift();
+    if (restored === undefined) {
+      this.swizzle = null;
+      this.swizzles++;
+      return;
+    }
+    c.network.restore(restored[0], restored[1]);
+    c.trace(`swizzle: restored ${restored[0]}->${restored[1]}`);
+  }
+
+  private shuffle<T>(items: T[]): void {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.prng.nextInt(i + 1);
+      [items[i], items[j]] = [items[j] as T, items[i] as T];
+    }
   }
 
   /** After a calm window a leader must be in charge and an entry proposed in it committed. */
@@ -331,6 +391,7 @@ export function simulate(options: SimOptions): SimResult {
     snapshotInstalls: c.snapshots().installed,
     writesHandedOff: c.writesHandedOff(),
     disksLost: c.disksLost(),
+    swizzles: run.swizzles,
     reads: c.readsConfirmed,
     pauses: c.pauses,
     trace: c.traceTail(options.traceTail ?? 80),

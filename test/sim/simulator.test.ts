@@ -9,14 +9,18 @@ import { simulate } from "../../src/sim/simulation.js";
 const baseSeed = Number(process.env["SEED"] ?? 1);
 
 test("the core shows no violation over 30 seeds of 3000 ticks on 5 nodes", () => {
+  let swizzles = 0;
   for (let seed = baseSeed; seed < baseSeed + 30; seed++) {
     const result = simulate({ seed, steps: 3000, nodes: 5 });
+    swizzles += result.swizzles;
     assert.deepEqual(result.violations, [], `seed ${seed}; replay with SEED=${seed}`);
     assert.ok(result.committed > 300, `seed ${seed} committed only ${result.committed}`);
     assert.ok(result.crashes > 0 && result.partitions > 0, `seed ${seed} had no faults`);
     assert.ok(result.leaderChanges > 1, `seed ${seed} never changed leader`);
     assert.ok(result.reads > 50, `seed ${seed} confirmed only ${result.reads} reads`);
   }
+  // Swizzle-clogs are drawn rarely and a later partition or calm window may end one early.
+  assert.ok(swizzles > 0, "no swizzle-clog ran to the end");
 });
 
 test("long runs that once failed stay clean (snapshot retention, durability check)", () => {
