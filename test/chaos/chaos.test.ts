@@ -1,7 +1,7 @@
 // Proves, on real `serve` processes whose peer links cross the fault proxy, that raft-store keeps
 // its promises under faults: a register workload under kill, pause, partitions and torn WAL
-// writes stays linearizable, and a set workload under crashes and partitions loses no
-// acknowledged add, and a member whose WAL rots (a flipped byte mid-log) refuses to start and is
+// writes stays linearizable, and a set workload under crashes (of one member, or of all at
+// once) and partitions loses no acknowledged add, and a member whose WAL rots (a flipped byte mid-log) refuses to start and is
 // replaced. And that the harness would notice if it did not: with the planted
 // --unsafe-local-reads bug, a scripted isolated-leader read is stale and the checker says so,
 // every time; the same script without the bug stays linearizable. The set workload also runs
@@ -74,6 +74,23 @@ test("a set workload under kills and partitions, state in memory, loses no add",
   });
   assert.equal(result.summary.lost, 0, explain(result, log));
   assert.equal(result.summary.linearizable, true, explain(result, log));
+  assert.ok((result.verdict.set?.ok ?? 0) >= 100, explain(result, log));
+});
+
+// The whole cluster killed at once (SIGKILL to every member), more than once, with the state in
+// memory: every member rebuilds it from its snapshot and log, and no acknowledged add is lost.
+test("a set workload under whole-cluster kills, state in memory, loses no add", async () => {
+  const { result, log } = await run({
+    seed: seed + 5, seconds: 16, nemesis: ["kill-all"], workload: "set", state: "memory",
+  });
+  assert.equal(result.summary.lost, 0, explain(result, log));
+  assert.equal(result.summary.linearizable, true, explain(result, log));
+  const crashes = result.nemesisEvents.filter((e) => e.kind === "kill-all");
+  assert.ok(crashes.length >= 2, explain(result, log));
+  for (const crash of crashes) {
+    assert.equal(crash.target.split(",").length, 3, explain(result, log));
+    assert.equal(crash.detail, "all restarted", explain(result, log));
+  }
   assert.ok((result.verdict.set?.ok ?? 0) >= 100, explain(result, log));
 });
 

@@ -8,8 +8,9 @@ import { assert, assertNever } from "../../src/assert.js";
 import { Sfc32 } from "../../src/core/prng.js";
 import type { LinkFault } from "./proxy.js";
 
-export const nemesisKinds =
-  ["kill", "pause", "partition", "membership", "torn-write", "os-crash", "bitflip"] as const;
+export const nemesisKinds = [
+  "kill", "kill-all", "pause", "partition", "membership", "torn-write", "os-crash", "bitflip",
+] as const;
 export type NemesisKind = (typeof nemesisKinds)[number];
 
 export const partitionShapes = ["split", "isolate-leader", "bridge", "one-way", "lossy"] as const;

@@ -2,6 +2,8 @@
 // `serve` processes (ProcessCluster) whose peer links run through a ChaosProxy, one fault at a
 // time, and records each as an event {kind, target, start, end} in ns since the run's start.
 //   kill        SIGKILL a member, restart it from its data after the fault's duration
+//   kill-all    SIGKILL every running member at once (the whole cluster loses power), restart
+//               them all after the duration: every acknowledged write must still be there
 //   pause       SIGSTOP a member, SIGCONT it after the duration
 //   partition   cut peer links in the proxy (split, isolate-leader, bridge, one-way, lossy)
 //   membership  remove a non-leader member through the API, wipe its data, and later start it
@@ -136,6 +138,8 @@ export class Nemesis {
 
   private async play(step: PlannedFault): Promise<void> {
     switch (step.kind) {
+      case "kill-all":
+        return this.crashAll(step);
       case "kill":
       case "torn-write":
       case "os-crash":
@@ -171,6 +175,20 @@ export class Nemesis {
     await this.pause(step.durationMs);
     detail = `${detail} ${await this.restart(id)}`.trim();
     this.record(step.kind, String(id), start, detail);
+  }
+
+  /** SIGKILLs every running member at once and, after the fault's duration, restarts them all. */
+  private async crashAll(step: PlannedFault): Promise<void> {
+    const { cluster, ids } = this.env;
+    const victims = ids.filter((id) => cluster.running(id) && !this.removed.has(id));
+    if (victims.length === 0) return this.env.log("nemesis kill-all: no member up to crash");
+    const start = this.env.now();
+    await Promise.all(victims.map((id) => cluster.kill(id, "SIGKILL")));
+    await this.pause(step.durationMs);
+    const notes = await Promise.all(victims.map((id) => this.restart(id)));
+    const failed = victims.filter((_, k) => notes[k] !== "restarted");
+    const detail = failed.length === 0 ? "all restarted" : `did not restart: ${failed.join(",")}`;
+    this.record("kill-all", victims.join(","), start, detail);
   }
 
   /** Starts a stopped member from its data; returns a note on how that went. */
