@@ -377,7 +377,9 @@ export class RaftNode<Result = unknown> extends EventEmitter<RaftNodeEvents> {
   status(): NodeStatus {
     const raft = this.raft;
     assert(raft !== null, "status() before start()");
-    return nodeStatus(raft, this.state, this.appliedIndex, this.lastContact, this.o.clock.now());
+    return nodeStatus(
+      raft, this.state, this.appliedIndex, this.lastContact, this.o.clock.now(), this.reads.granted,
+    );
   }
 
   /** This node's role now ("leader", "follower", ...): status() without the peers. */

@@ -26,6 +26,18 @@ export interface NodeStatus {
   readonly lastIndex: LogIndex;
   readonly firstIndex: LogIndex;
   readonly peers: readonly PeerStatus[];
+  /** Read barriers this node has granted as leader since it started (see ReadCounts). */
+  readonly reads: ReadCounts;
+}
+
+/**
+ * Linearizable and lease reads this node answered as leader: `lease`, at once under its lease;
+ * `readIndex`, after a heartbeat round confirmed its leadership (including lease reads whose
+ * lease had lapsed).
+ */
+export interface ReadCounts {
+  readonly lease: number;
+  readonly readIndex: number;
 }
 
 export function nodeStatus(
@@ -34,6 +46,7 @@ export function nodeStatus(
   appliedIndex: LogIndex,
   lastContact: ReadonlyMap<NodeId, number>,
   now: number,
+  reads: ReadCounts,
 ): NodeStatus {
   const s = raft.status();
   const progress = new Map(s.progress.map((p) => [p.id, p]));
@@ -59,5 +72,6 @@ export function nodeStatus(
     lastIndex: s.lastIndex,
     firstIndex: raft.log.firstIndex(),
     peers,
+    reads: { ...reads },
   };
 }

@@ -74,6 +74,8 @@ export class ReadWaiters {
   private readonly unconfirmed = new Map<number, ReadWaiter[]>();
   private confirmed: { index: LogIndex; waiter: ReadWaiter }[] = [];
   private nextRequestId = 1;
+  /** Reads granted so far: after a quorum confirmed them (confirm), or at once (ready). */
+  readonly granted = { lease: 0, readIndex: 0 };
 
   constructor(private readonly clock: Clock) {}
 
@@ -99,12 +101,15 @@ export class ReadWaiters {
 
   /** A quorum confirmed the batch: serve it once the state machine reaches index. */
   confirm(requestId: number, index: LogIndex): void {
-    for (const waiter of this.unconfirmed.get(requestId) ?? []) this.confirmed.push({ index, waiter });
+    const batch = this.unconfirmed.get(requestId) ?? [];
+    this.granted.readIndex += batch.length;
+    for (const waiter of batch) this.confirmed.push({ index, waiter });
     this.unconfirmed.delete(requestId);
   }
 
-  /** Waits for `index` to be applied, with no confirmation needed (lease and stale reads). */
+  /** Waits for `index` to be applied, with no confirmation needed (a lease read). */
   ready(index: LogIndex, waiter: ReadWaiter): void {
+    this.granted.lease += 1;
     this.confirmed.push({ index, waiter });
   }
 

@@ -114,6 +114,18 @@ export class ServerMetrics {
         for (const role of roles) this.set({ role }, s?.role === role ? 1 : 0);
       },
     });
+    new client.Counter({
+      name: "raft_store_leader_reads_total",
+      help: "Reads this node granted as leader: under its lease, or after a quorum (read_index)",
+      labelNames: ["path"],
+      registers,
+      collect() {
+        const s = self.status();
+        this.reset();
+        this.inc({ path: "lease" }, s?.reads.lease ?? 0);
+        this.inc({ path: "read_index" }, s?.reads.readIndex ?? 0);
+      },
+    });
     new client.Gauge({
       name: "raft_store_peer_lag_entries",
       help: "On the leader: entries each peer is behind",

@@ -1,6 +1,7 @@
 // The few cluster administration calls the nemesis makes over a member's HTTP API, each with a
-// timeout: who leads, who is a member, remove a member. Failures are answers (null / false),
-// never exceptions: the nemesis works against a cluster it is busy breaking.
+// timeout: who leads, who is a member, remove a member; and the read counters of each member.
+// Failures are answers (null / false), never exceptions: the nemesis works against a cluster it
+// is busy breaking.
 
 export interface MemberEntry {
   readonly id: string;
@@ -30,6 +31,27 @@ export async function clusterView(http: string, timeoutMs = 1000): Promise<Clust
     if (!response.ok) return null;
     const body: unknown = await response.json();
     return isClusterView(body) ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The reads each member granted as leader since it last started, by path (lease, read_index),
+ * from its /metrics, or null for a member that does not answer.
+ */
+export async function leaderReads(http: string, timeoutMs = 1000):
+  Promise<{ lease: number; readIndex: number } | null> {
+  try {
+    const response = await fetch(`http://${http}/metrics`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) return null;
+    const text = await response.text();
+    const series = (path: string): RegExp =>
+      new RegExp(`^raft_store_leader_reads_total\\{path="${path}"\\} (\\d+)`, "m");
+    const count = (path: string): number => Number(series(path).exec(text)?.[1] ?? 0);
+    return { lease: count("lease"), readIndex: count("read_index") };
   } catch {
     return null;
   }

@@ -1,11 +1,11 @@
 // Proves, on real `serve` processes whose peer links cross the fault proxy, that raft-store keeps
-// its promises under faults: a register workload under kill, pause, partitions and torn WAL
-// writes stays linearizable, and a set workload under crashes (of one member, or of all at
-// once) and partitions loses no acknowledged add, and a member whose WAL rots (a flipped byte mid-log) refuses to start and is
-// replaced. And that the harness would notice if it did not: with the planted
-// --unsafe-local-reads bug, a scripted isolated-leader read is stale and the checker says so,
-// every time; the same script without the bug stays linearizable. The set workload also runs
-// with the Raft log on LMDB and on LevelDB.
+// its promises under faults: a register workload (ReadIndex and lease reads) under kill, pause,
+// partitions and torn WAL writes stays linearizable; a set workload under crashes (of one
+// member, or of all at once) and partitions loses no acknowledged add; and a member whose WAL
+// rots (a flipped byte mid-log) refuses to start and is replaced. And that the harness would
+// notice if it did not: with the planted --unsafe-local-reads bug, a scripted isolated-leader
+// read is stale and the checker says so, every time; the same script without the bug stays
+// linearizable. The set workload also runs with the Raft log on LMDB and on LevelDB.
 // Seeds are fixed (SEED=n replays another schedule); results go to temp dirs removed after.
 
 import assert from "node:assert/strict";
@@ -47,9 +47,11 @@ function explain(result: ChaosResult, log: readonly string[]): string {
   return `seed ${seed}: ${summary}\n${result.verdict.explanation}\n${log.join("\n")}`;
 }
 
+// Half the reads are lease reads (answered by the leader under its lease), half ReadIndex.
 test("registers under kills, pauses, partitions and torn writes stay linearizable", async () => {
   const { result, log } = await run({
     seed, seconds: 25, nemesis: ["kill", "pause", "partition", "torn-write"], workload: "register",
+    reads: "mixed",
   });
   const { summary } = result;
   assert.equal(summary.linearizable, true, explain(result, log));

@@ -1,6 +1,7 @@
 // The chaos command (CONTRACTS.md "Chaos"):
 //   npm run chaos -- --nodes K --seconds T --nemesis a,b,c --seed S [--out DIR]
-//     [--workload register|set] [--clients N] [--planted-bug stale-reads]
+//     [--workload register|set] [--reads linearizable|lease|mixed] [--clients N]
+//     [--planted-bug stale-reads]
 //     [--torn-write append|cut] [--state lmdb|memory] [--storage wal|lmdb|level] [--keep-data]
 //     [--scenario stale-read]
 // Progress lines first; the last line is one JSON object; exit 1 when the history is not
@@ -14,10 +15,11 @@ import { type NemesisKind, isNemesisKind, nemesisKinds } from "./nemesis-plan.js
 import { type ChaosOptions, type PlantedBug, defaultChaosOptions, runChaos } from "./runner.js";
 import { runStaleRead } from "./stale-read.js";
 import type { TearMode } from "./torn-write.js";
-import type { WorkloadKind } from "./workload.js";
+import { type ReadMode, type WorkloadKind, readModes } from "./workload.js";
 
 const usage = `usage: npm run chaos -- --nodes K --seconds T --nemesis ${nemesisKinds.join(",")}
-  --seed S [--out DIR] [--workload register|set] [--clients N] [--planted-bug stale-reads]
+  --seed S [--out DIR] [--workload register|set] [--reads linearizable|lease|mixed]
+  [--clients N] [--planted-bug stale-reads]
   [--torn-write append|cut] [--state lmdb|memory] [--storage wal|lmdb|level] [--keep-data]
   [--scenario stale-read]`;
 
@@ -58,6 +60,7 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
     options: {
       nodes: { type: "string" }, seconds: { type: "string" }, nemesis: { type: "string" },
       seed: { type: "string" }, out: { type: "string" }, workload: { type: "string" },
+      reads: { type: "string" },
       clients: { type: "string" }, "planted-bug": { type: "string" },
       "torn-write": { type: "string" }, state: { type: "string" }, storage: { type: "string" },
       "keep-data": { type: "boolean" },
@@ -74,6 +77,7 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
     seed: integer(values.seed, "seed", d.seed, 0),
     out: values.out ?? null,
     workload: oneOf<WorkloadKind>(values.workload, "workload", ["register", "set"], "register"),
+    reads: oneOf<ReadMode>(values.reads, "reads", readModes, d.reads),
     plantedBug: values["planted-bug"] === undefined
       ? null
       : oneOf<PlantedBug>(values["planted-bug"], "planted-bug", ["stale-reads"], "stale-reads"),

@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeViews } from "./admin.js";
+import { describeViews, leaderReads } from "./admin.js";
 import type { DiskStorageKind } from "../../src/storage/types.js";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { pairOperations } from "./history.js";
@@ -13,7 +13,7 @@ import { Nemesis, type NemesisEvent } from "./nemesis.js";
 import { type NemesisKind, planNemesis } from "./nemesis-plan.js";
 import type { TearMode } from "./torn-write.js";
 import { type Artifacts, type Verdict, countOps, judge, writeArtifacts } from "./verdict.js";
-import { Workload, type WorkloadKind } from "./workload.js";
+import { type ReadMode, Workload, type WorkloadKind } from "./workload.js";
 
 export type PlantedBug = "stale-reads";
 
@@ -25,6 +25,8 @@ export interface ChaosOptions {
   /** Where to write the results (default a new directory under the OS temp dir). */
   readonly out: string | null;
   readonly workload: WorkloadKind;
+  /** The consistency of the register workload's reads. */
+  readonly reads: ReadMode;
   readonly plantedBug: PlantedBug | null;
   readonly clients: number;
   readonly tornMode: TearMode;
@@ -40,8 +42,8 @@ export interface ChaosOptions {
 
 export const defaultChaosOptions: ChaosOptions = {
   nodes: 3, seconds: 30, nemesis: ["kill", "pause", "partition"], seed: 1, out: null,
-  workload: "register", plantedBug: null, clients: 10, tornMode: "append", state: "lmdb",
-  storage: "wal", keepData: false,
+  workload: "register", reads: "linearizable", plantedBug: null, clients: 10, tornMode: "append",
+  state: "lmdb", storage: "wal", keepData: false,
 };
 
 /** The last line a run prints (CONTRACTS.md "Chaos"). */
@@ -88,7 +90,8 @@ export async function runChaos(o: ChaosOptions, log: Log): Promise<ChaosResult> 
   const dir = await outputDir(o.out);
   const dataRoot = join(dir, "data");
   log(`chaos: ${o.nodes} nodes, ${o.seconds} s, nemesis ${o.nemesis.join(",") || "none"}, ` +
-    `seed ${o.seed}, ${o.workload} workload, ${o.clients} clients, state ${o.state}, ` +
+    `seed ${o.seed}, ${o.workload} workload, ${o.clients} clients, ` +
+    `${o.workload === "register" ? `${o.reads} reads, ` : ""}state ${o.state}, ` +
     `log ${o.storage}` +
     `${o.plantedBug === null ? "" : `, planted bug ${o.plantedBug}`}; results in ${dir}`);
   const env = await ChaosCluster.start({
@@ -137,6 +140,7 @@ async function play(
   const now = monotonicClock();
   const workload = new Workload({
     kind: o.workload, clients: o.clients, seed: o.seed, endpoints: () => env.endpoints(), now,
+    reads: o.reads,
   });
   const plan = planNemesis({ seed: o.seed, kinds: o.nemesis, seconds: o.seconds, nodes: o.nodes });
   const nemesis = new Nemesis({
@@ -161,6 +165,9 @@ async function play(
         `${await describeViews(running)}; reading anyway`);
     }
     await workload.finalReads();
+    const reads = await Promise.all(env.ids.filter((id) => env.cluster.running(id))
+      .map(async (id) => `${id}: ${JSON.stringify(await leaderReads(env.cluster.http(id)))}`));
+    log(`chaos: reads granted as leader since each member's last start: ${reads.join(", ")}`);
   } finally {
     clearInterval(progress);
     nemesis.stop();

@@ -9,12 +9,17 @@
 // set: unique adds (PUT set/<element>), recorded as f "add" on key "set"; at the end, reads of
 //   the whole set (GET /v1/kv?prefix=set/), recorded as f "read" with the array of elements
 //   (the format set-check.ts reads).
+// Reads are linearizable (ReadIndex, the server's default), lease reads (`?consistency=lease`:
+// the leader answers under its lease, without a quorum round trip), or a seeded mix of both.
 
 import { Sfc32 } from "../../src/core/prng.js";
 import type { CompletionType, HistoryEvent, HistoryValue, OpFunction } from "./history.js";
 import { type CallResult, HttpPool, type Outcome, classify } from "./http-call.js";
 
 export type WorkloadKind = "register" | "set";
+
+export const readModes = ["linearizable", "lease", "mixed"] as const;
+export type ReadMode = (typeof readModes)[number];
 
 export const setKey = "set";
 const setPrefix = "set/";
@@ -56,6 +61,8 @@ export interface WorkloadOptions {
   readonly keys?: number;
   /** How long a register key set stays in use (default 5000 ms). */
   readonly keyPeriodMs?: number;
+  /** The consistency register reads ask for (default linearizable). */
+  readonly reads?: ReadMode;
 }
 
 interface Client {
@@ -156,7 +163,10 @@ export class Workload {
 
   private async read(client: Client, key: string): Promise<CompletionType> {
     this.history.invoke(client.process, "read", key, null);
-    const outcome = classify(await this.call(client, "GET", keyPath(key), null));
+    const mode = this.o.reads ?? "linearizable";
+    const lease = mode === "lease" || (mode === "mixed" && client.random.chance(0.5));
+    const path = lease ? `${keyPath(key)}?consistency=lease` : keyPath(key);
+    const outcome = classify(await this.call(client, "GET", path, null));
     // A read changes nothing, so a read that did not answer is a failed read.
     if (outcome.kind !== "ok") return this.finish(client, failed(outcome), "read", key, null);
     const value = outcome.status === 404 ? null : outcome.body;

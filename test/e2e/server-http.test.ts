@@ -271,6 +271,23 @@ describe("operations", () => {
     const metrics = (await client(leader).request("GET", "/metrics")).body.toString();
     assert.match(metrics, /^raft_store_peer_lag_entries\{peer="\d+"\} \d+/m);
     assert.match(metrics, /^raft_store_proposals_total [1-9]/m);
+    // A linearizable read at the leader goes through a heartbeat round (ReadIndex); lease reads
+    // are answered at once while its last confirmed round is recent, as it is with heartbeats
+    // flowing: each path's counter moves.
+    const reads = async (): Promise<string> =>
+      (await client(leader).request("GET", "/metrics")).body.toString();
+    const count = (text: string, path: string): number =>
+      Number(new RegExp(`^raft_store_leader_reads_total\\{path="${path}"\\} (\\d+)`, "m")
+        .exec(text)?.[1] ?? NaN);
+    const before = await reads();
+    assert.equal((await client(leader).request("GET", "/v1/kv/metrics-read")).status, 404);
+    for (let i = 0; i < 5; i += 1) {
+      const read = await client(leader).request("GET", "/v1/kv/metrics-read?consistency=lease");
+      assert.equal(read.status, 404);
+    }
+    const after = await reads();
+    assert.ok(count(after, "read_index") > count(before, "read_index"), after);
+    assert.ok(count(after, "lease") > count(before, "lease"), after);
   });
 
   test("GET /v1/cluster lists members with roles, endpoints and the leader's view of lag", async () => {
