@@ -56,9 +56,11 @@ export interface RaftNodeOptions<Result> {
   /**
    * Opt-in lease reads: the leader serves reads without a quorum round trip while its lease
    * holds. The lease lasts an election timeout less `clockDriftBound` of it (0.1 = clocks may
-   * run 10% apart). Needs CheckQuorum.
+   * run 10% apart). Needs CheckQuorum. `unsafeLeaseMs` is a planted bug for tests only: the
+   * lease lasts that long instead, even past the election timeout, which lets a leader that
+   * was paused answer lease reads after another leader has taken writes.
    */
-  readonly lease?: { readonly clockDriftBound: number };
+  readonly lease?: { readonly clockDriftBound: number; readonly unsafeLeaseMs?: number };
   /** How often a commit-index-only change of the hard state is saved (default 1000 ms). */
   readonly commitSaveIntervalMs?: number;
   /**
@@ -169,6 +171,8 @@ export function resolveOptions<Result>(o: RaftNodeOptions<Result>): ResolvedOpti
     if (!(drift >= 0 && drift < 1)) throw new ConfigError(`lease.clockDriftBound must be in [0, 1), got ${drift}`);
     if (!raft.checkQuorum) throw new ConfigError("lease reads need checkQuorum");
     leaseMs = raft.electionTicks * tickMs * (1 - drift);
+    const unsafe = o.lease.unsafeLeaseMs;
+    if (unsafe !== undefined) leaseMs = positive("lease.unsafeLeaseMs", unsafe);
   }
   return {
     id,

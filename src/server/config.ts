@@ -54,6 +54,8 @@ export interface ServerConfig {
   readonly minFreeBytes: number;
   /** Test-only: serve linearizable reads from the local state, without ReadIndex. */
   readonly unsafeLocalReads: boolean;
+  /** Test-only: a lease of this many ms, whatever the election timeout (null: the safe one). */
+  readonly unsafeLeaseMs: number | null;
 }
 
 const flags = {
@@ -84,6 +86,7 @@ const flags = {
   "pipeline-leader-writes": { type: "string" },
   "min-free-mib": { type: "string" },
   "unsafe-local-reads": { type: "boolean" },
+  "unsafe-lease-ms": { type: "string" },
 } as const;
 
 export const serveUsage = `raft-store serve --id <id> --data <dir> --peer <host:port>
@@ -257,6 +260,7 @@ export function resolveConfig(raw: Raw): ServerConfig {
     pipelineLeaderWrites: oneOf(raw, "pipeline-leader-writes", ["on", "off"], "on") === "on",
     minFreeBytes: integer(raw, "min-free-mib", 64, 0) * 2 ** 20,
     unsafeLocalReads: raw["unsafe-local-reads"] === true,
+    unsafeLeaseMs: raw["unsafe-lease-ms"] === undefined ? null : integer(raw, "unsafe-lease-ms", 0, 1),
   };
   validate(config);
   return config;

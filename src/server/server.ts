@@ -120,7 +120,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     stateMachine: store,
     tickMs: config.tickMs,
     raft: { electionTicks: config.electionTicks },
-    lease: { clockDriftBound: 0.1 },
+    lease: config.unsafeLeaseMs === null
+      ? { clockDriftBound: 0.1 }
+      : { clockDriftBound: 0.1, unsafeLeaseMs: config.unsafeLeaseMs },
     snapshots: { thresholdEntries: config.snapshotThreshold },
     followerApplyDelayMs: config.followerApplyDelayMs,
     pipelineLeaderWrites: config.pipelineLeaderWrites,

@@ -5,7 +5,9 @@
 // rots (a flipped byte mid-log) refuses to start and is replaced. And that the harness would
 // notice if it did not: with the planted --unsafe-local-reads bug, a scripted isolated-leader
 // read is stale and the checker says so, every time; the same script without the bug stays
-// linearizable. The set workload also runs with the Raft log on LMDB and on LevelDB.
+// linearizable, with ReadIndex and with lease reads. A leader paused past its lease refuses the
+// lease read it wakes to, and with a planted over-long lease answers it stale, which the checker
+// reports. The set workload also runs with the Raft log on LMDB and on LevelDB.
 // Seeds are fixed (SEED=n replays another schedule); results go to temp dirs removed after.
 
 import assert from "node:assert/strict";
@@ -21,6 +23,7 @@ import {
   runChaos,
 } from "./runner.js";
 import { runStaleRead } from "./stale-read.js";
+import type { PlantedBug } from "./runner.js";
 
 const seed = Number(process.env.SEED ?? 19);
 const dirs: string[] = [];
@@ -146,4 +149,54 @@ test("without the bug, the same isolated-leader script stays linearizable", asyn
   const why = `${result.verdict.explanation}\n${log.join("\n")}`;
   assert.equal(result.verdict.linearizable, true, why);
   assert.equal(result.staleValue === null || /^b-\d+$/.test(result.staleValue), true);
+});
+
+// Lease reads at the isolated leader: answered at once while its lease holds, then refused
+// before the majority can acknowledge b (the checker fails any "a" read after that).
+test("lease reads at an isolated leader stop before a new leader can take writes", async () => {
+  const out = await outputDir(null);
+  dirs.push(out);
+  const log: string[] = [];
+  const result = await runStaleRead({ seed, plantedBug: null, out, reads: "lease" },
+    (l) => log.push(l));
+  const why = `${result.verdict.explanation}\n${log.join("\n")}`;
+  assert.equal(result.verdict.linearizable, true, why);
+  assert.equal(result.staleValue === null || /^b-\d+$/.test(result.staleValue), true, why);
+  assert.ok(result.leaseReads.sent > 0, why);
+});
+
+// A leader cut off and paused (SIGSTOP) cannot step down, so when it wakes only its lease's
+// expiry stops it answering a lease read that waited for it, sent after another leader took
+// writes: with the lease right, the read is refused. With the planted long-lease bug (a lease of
+// twenty election timeouts) it answers the old value and the checker says so, unless the first
+// tick it wakes to ends an election timeout (CheckQuorum then steps it down first, about one
+// wake in ten): up to five attempts, each with its own seed.
+async function pausedLeaderRead(planted: PlantedBug | null, attemptSeed: number) {
+  const out = await outputDir(null);
+  dirs.push(out);
+  const log: string[] = [];
+  const result = await runStaleRead(
+    { seed: attemptSeed, plantedBug: planted, out, reads: "lease", isolation: "pause" },
+    (l) => log.push(l));
+  return { result, why: `${result.verdict.explanation}\n${log.join("\n")}` };
+}
+
+test("a leader paused past its lease refuses the lease read it wakes to", async () => {
+  const { result, why } = await pausedLeaderRead(null, seed);
+  assert.equal(result.verdict.linearizable, true, why);
+  assert.equal(result.staleValue === null || /^b-\d+$/.test(result.staleValue), true, why);
+});
+
+test("with the planted long-lease bug, the paused leader's lease read fails the check", async () => {
+  const whys: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const { result, why } = await pausedLeaderRead("long-lease", seed + attempt);
+    if (!result.verdict.linearizable) {
+      assert.match(result.staleValue ?? "", /^a-\d+$/, why);
+      assert.match(result.verdict.explanation, /not linearizable/);
+      return;
+    }
+    whys.push(why);
+  }
+  assert.fail(`five attempts and no stale lease read:\n${whys.join("\n")}`);
 });

@@ -1,9 +1,9 @@
 // The chaos command (CONTRACTS.md "Chaos"):
 //   npm run chaos -- --nodes K --seconds T --nemesis a,b,c --seed S [--out DIR]
 //     [--workload register|set] [--reads linearizable|lease|mixed] [--clients N]
-//     [--planted-bug stale-reads]
+//     [--planted-bug stale-reads|long-lease]
 //     [--torn-write append|cut] [--state lmdb|memory] [--storage wal|lmdb|level] [--keep-data]
-//     [--scenario stale-read]
+//     [--scenario stale-read [--isolation partition|pause]]
 // Progress lines first; the last line is one JSON object; exit 1 when the history is not
 // linearizable, an acknowledged write was lost or a member started on a log the bitflip nemesis
 // had damaged; 2 on bad arguments or a run that broke.
@@ -12,16 +12,22 @@ import { parseArgs } from "node:util";
 import { type DiskStorageKind, diskStorageKinds } from "../../src/storage/types.js";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { type NemesisKind, isNemesisKind, nemesisKinds } from "./nemesis-plan.js";
-import { type ChaosOptions, type PlantedBug, defaultChaosOptions, runChaos } from "./runner.js";
+import {
+  type ChaosOptions,
+  type PlantedBug,
+  defaultChaosOptions,
+  plantedBugs,
+  runChaos,
+} from "./runner.js";
 import { runStaleRead } from "./stale-read.js";
 import type { TearMode } from "./torn-write.js";
 import { type ReadMode, type WorkloadKind, readModes } from "./workload.js";
 
 const usage = `usage: npm run chaos -- --nodes K --seconds T --nemesis ${nemesisKinds.join(",")}
   --seed S [--out DIR] [--workload register|set] [--reads linearizable|lease|mixed]
-  [--clients N] [--planted-bug stale-reads]
+  [--clients N] [--planted-bug stale-reads|long-lease]
   [--torn-write append|cut] [--state lmdb|memory] [--storage wal|lmdb|level] [--keep-data]
-  [--scenario stale-read]`;
+  [--scenario stale-read [--isolation partition|pause]]`;
 
 class UsageError extends Error {}
 
@@ -54,7 +60,14 @@ function kinds(text: string | undefined): NemesisKind[] {
   return names as NemesisKind[];
 }
 
-function parse(argv: string[]): { options: ChaosOptions; scenario: string | null } {
+interface Parsed {
+  readonly options: ChaosOptions;
+  readonly scenario: string | null;
+  /** How the stale-read scenario cuts the leader off. */
+  readonly isolation: "partition" | "pause";
+}
+
+function parse(argv: string[]): Parsed {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -64,7 +77,7 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
       clients: { type: "string" }, "planted-bug": { type: "string" },
       "torn-write": { type: "string" }, state: { type: "string" }, storage: { type: "string" },
       "keep-data": { type: "boolean" },
-      scenario: { type: "string" }, help: { type: "boolean" },
+      scenario: { type: "string" }, isolation: { type: "string" }, help: { type: "boolean" },
     },
     strict: true,
   });
@@ -80,7 +93,7 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
     reads: oneOf<ReadMode>(values.reads, "reads", readModes, d.reads),
     plantedBug: values["planted-bug"] === undefined
       ? null
-      : oneOf<PlantedBug>(values["planted-bug"], "planted-bug", ["stale-reads"], "stale-reads"),
+      : oneOf<PlantedBug>(values["planted-bug"], "planted-bug", plantedBugs, "stale-reads"),
     clients: integer(values.clients, "clients", d.clients, 1),
     tornMode: oneOf<TearMode>(values["torn-write"], "torn-write", ["append", "cut"], "append"),
     state: oneOf(values.state, "state", ["lmdb", "memory"] as const, d.state),
@@ -95,7 +108,12 @@ function parse(argv: string[]): { options: ChaosOptions; scenario: string | null
   const scenario = values.scenario === undefined
     ? null
     : oneOf(values.scenario, "scenario", ["stale-read"], "stale-read");
-  return { options, scenario };
+  const isolation = oneOf(values.isolation, "isolation", ["partition", "pause"] as const,
+    "partition");
+  if (values.isolation !== undefined && scenario === null) {
+    throw new UsageError("--isolation is an option of --scenario stale-read");
+  }
+  return { options, scenario, isolation };
 }
 
 async function main(): Promise<number> {
@@ -107,7 +125,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${message === "" ? "" : `${message}\n`}${usage}\n`);
     return 2;
   }
-  const { options, scenario } = parsed;
+  const { options, scenario, isolation } = parsed;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       ChaosCluster.killAllNow();
@@ -120,7 +138,10 @@ async function main(): Promise<number> {
   };
   if (scenario === "stale-read") {
     const result = await runStaleRead(
-      { seed: options.seed, plantedBug: options.plantedBug, out: options.out }, log);
+      {
+        seed: options.seed, plantedBug: options.plantedBug, out: options.out,
+        reads: options.reads === "lease" ? "lease" : "linearizable", isolation,
+      }, log);
     log(JSON.stringify({ ...result.summary, scenario, staleValue: result.staleValue }));
     return result.summary.linearizable && result.summary.lost === 0 ? 0 : 1;
   }

@@ -5,8 +5,9 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeViews, leaderReads } from "./admin.js";
+import { assertNever } from "../../src/assert.js";
 import type { DiskStorageKind } from "../../src/storage/types.js";
+import { describeViews, leaderReads } from "./admin.js";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { pairOperations } from "./history.js";
 import { Nemesis, type NemesisEvent } from "./nemesis.js";
@@ -15,7 +16,14 @@ import type { TearMode } from "./torn-write.js";
 import { type Artifacts, type Verdict, countOps, judge, writeArtifacts } from "./verdict.js";
 import { type ReadMode, Workload, type WorkloadKind } from "./workload.js";
 
-export type PlantedBug = "stale-reads";
+/**
+ * Bugs the members can be started with, to show the checker catches them: "stale-reads"
+ * (`--unsafe-local-reads`: reads answered from the local state without ReadIndex) and
+ * "long-lease" (`--unsafe-lease-ms 10000`: a lease of twenty election timeouts of a chaos
+ * cluster, so a leader paused past its real lease still answers lease reads when it wakes).
+ */
+export const plantedBugs = ["stale-reads", "long-lease"] as const;
+export type PlantedBug = (typeof plantedBugs)[number];
 
 export interface ChaosOptions {
   readonly nodes: number;
@@ -77,7 +85,16 @@ export async function outputDir(out: string | null): Promise<string> {
 }
 
 export function plantedFlags(bug: PlantedBug | null): string[] {
-  return bug === "stale-reads" ? ["--unsafe-local-reads"] : [];
+  switch (bug) {
+    case null:
+      return [];
+    case "stale-reads":
+      return ["--unsafe-local-reads"];
+    case "long-lease":
+      return ["--unsafe-lease-ms", "10000"];
+    default:
+      return assertNever(bug, "planted bug");
+  }
 }
 
 export function monotonicClock(): () => number {

@@ -7,6 +7,11 @@
 // With --unsafe-local-reads, L answers from its own state: "a", after "b" was acknowledged, which
 // no linearization allows. Without the bug, L must confirm its leadership first (ReadIndex),
 // cannot, and the read fails or times out; the history stays linearizable.
+// With `reads: "lease"` every read at L asks for a lease read, and from the cut until b is
+// acknowledged a reader also reads x from L every 50 ms: L answers those at once while its lease
+// holds (with "a", which is then still the value), and must stop before the majority can elect
+// a leader and acknowledge b, since the voters refuse votes for an election timeout after they
+// last heard from L and the lease is shorter.
 
 import { ChaosCluster } from "./chaos-cluster.js";
 import { HttpPool, classify } from "./http-call.js";
@@ -28,6 +33,16 @@ export interface StaleReadOptions {
   readonly seed: number;
   readonly plantedBug: PlantedBug | null;
   readonly out: string | null;
+  /** The consistency the reads at L ask for (default linearizable). */
+  readonly reads?: "linearizable" | "lease";
+  /**
+   * How L is cut off in step 2: its links cut (default), or its links cut and the process
+   * paused (SIGSTOP) until step 4's read has been sent to it. A paused leader cannot step down
+   * (CheckQuorum), so when it wakes, only its lease's expiry keeps it from answering that read
+   * with "a" (unless the first tick it wakes to ends an election timeout: then it steps down
+   * first, in about one wake of electionTicks).
+   */
+  readonly isolation?: "partition" | "pause";
 }
 
 export interface StaleReadResult {
@@ -35,6 +50,8 @@ export interface StaleReadResult {
   readonly ops: readonly CompletedOp[];
   /** What the isolated leader answered (null: absent, or no answer). */
   readonly staleValue: string | null;
+  /** Lease mode: the reads at L between the cut and b's acknowledgement, and those answered. */
+  readonly leaseReads: { readonly sent: number; readonly answered: number };
   readonly summary: ChaosSummary;
 }
 
@@ -76,23 +93,57 @@ export async function runStaleRead(o: StaleReadOptions, log: Log): Promise<Stale
   const nemesis: NemesisEvent[] = [];
   const pool = new HttpPool();
   let staleValue: string | null = null;
+  const leaseReads = { sent: 0, answered: 0 };
   try {
     const leader = await env.cluster.waitLeader(30_000);
     const others = env.ids.filter((id) => id !== leader);
     log(`stale-read: leader ${leader}; writing through it, then isolating it`);
     await writeUntilOk(history, pool, [env.cluster.http(leader)], 0, "a");
     const start = now();
+    const paused = o.isolation === "pause";
     env.proxy.partition([[leader], others]);
-    await writeUntilOk(history, pool, others.map((id) => env.cluster.http(id)), 1, "b");
-    history.invoke(2, "read", key, null);
-    const outcome = classify(
-      await pool.call(env.cluster.http(leader), "GET", keyPath(key), null, timeoutMs));
-    if (outcome.kind === "ok") staleValue = outcome.status === 404 ? null : outcome.body;
-    history.complete(2, outcome.kind === "ok" ? "ok" : "fail", "read", key, staleValue);
-    log(`stale-read: the isolated leader answered ${outcome.kind} ${JSON.stringify(staleValue)}`);
+    if (paused) env.cluster.pause(leader);
+    const path = o.reads === "lease" ? `${keyPath(key)}?consistency=lease` : keyPath(key);
+    const readAtLeader = async (process: number): Promise<string | null | undefined> => {
+      history.invoke(process, "read", key, null);
+      const outcome = classify(
+        await pool.call(env.cluster.http(leader), "GET", path, null, timeoutMs));
+      const value = outcome.kind !== "ok" ? undefined : outcome.status === 404 ? null : outcome.body;
+      history.complete(process, value === undefined ? "fail" : "ok", "read", key, value ?? null);
+      return value;
+    };
+    let reading = o.reads === "lease" && !paused;
+    const reader = (async () => {
+      for (let process = 10; reading; process += 1) {
+        leaseReads.sent += 1;
+        if ((await readAtLeader(process)) !== undefined) leaseReads.answered += 1;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    try {
+      await writeUntilOk(history, pool, others.map((id) => env.cluster.http(id)), 1, "b");
+    } finally {
+      reading = false;
+      await reader;
+    }
+    const read = readAtLeader(2);
+    if (paused) {
+      // The read waits in L's socket; L wakes to it, to its lease and to the new term at once.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      env.cluster.resume(leader);
+    }
+    const outcome = await read;
+    if (outcome !== undefined) staleValue = outcome;
+    log(`stale-read: the isolated leader answered ${outcome === undefined ? "fail" : "ok"} ` +
+      `${JSON.stringify(staleValue)}`);
+    if (o.reads === "lease") {
+      log(`stale-read: lease reads at the isolated leader until b: ${leaseReads.answered} ` +
+        `answered of ${leaseReads.sent}`);
+    }
     env.proxy.healAll();
-    const target = `${leader} | ${others.join(",")}`;
-    nemesis.push({ kind: "partition:isolate-leader", target, start, end: now(), detail: "" });
+    const target = paused ? String(leader) : `${leader} | ${others.join(",")}`;
+    const kind = paused ? "pause" : "partition:isolate-leader";
+    nemesis.push({ kind, target, start, end: now(), detail: "" });
   } finally {
     pool.close();
     await env.stop();
@@ -106,5 +157,5 @@ export async function runStaleRead(o: StaleReadOptions, log: Log): Promise<Stale
     ...countOps(ops), linearizable: verdict.linearizable, lost: verdict.lost,
     nemesisEvents: nemesis.length, history: artifacts.history, report: artifacts.report,
   };
-  return { verdict, ops, staleValue, summary };
+  return { verdict, ops, staleValue, leaseReads, summary };
 }
