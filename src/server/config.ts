@@ -260,7 +260,9 @@ export function resolveConfig(raw: Raw): ServerConfig {
     pipelineLeaderWrites: oneOf(raw, "pipeline-leader-writes", ["on", "off"], "on") === "on",
     minFreeBytes: integer(raw, "min-free-mib", 64, 0) * 2 ** 20,
     unsafeLocalReads: raw["unsafe-local-reads"] === true,
-    unsafeLeaseMs: raw["unsafe-lease-ms"] === undefined ? null : integer(raw, "unsafe-lease-ms", 0, 1),
+    unsafeLeaseMs: raw["unsafe-lease-ms"] === undefined
+      ? null
+      : integer(raw, "unsafe-lease-ms", 0, 1),
   };
   validate(config);
   return config;

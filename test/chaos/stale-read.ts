@@ -7,6 +7,7 @@
 // With --unsafe-local-reads, L answers from its own state: "a", after "b" was acknowledged, which
 // no linearization allows. Without the bug, L must confirm its leadership first (ReadIndex),
 // cannot, and the read fails or times out; the history stays linearizable.
+// With `isolation: "pause"` L is also paused from the cut until the read of step 4 is sent.
 // With `reads: "lease"` every read at L asks for a lease read, and from the cut until b is
 // acknowledged a reader also reads x from L every 50 ms: L answers those at once while its lease
 // holds (with "a", which is then still the value), and must stop before the majority can elect
@@ -39,8 +40,8 @@ export interface StaleReadOptions {
    * How L is cut off in step 2: its links cut (default), or its links cut and the process
    * paused (SIGSTOP) until step 4's read has been sent to it. A paused leader cannot step down
    * (CheckQuorum), so when it wakes, only its lease's expiry keeps it from answering that read
-   * with "a" (unless the first tick it wakes to ends an election timeout: then it steps down
-   * first, in about one wake of electionTicks).
+   * with "a" (unless the first tick it wakes to ends an election timeout, about one wake in
+   * electionTicks: then CheckQuorum steps it down first).
    */
   readonly isolation?: "partition" | "pause";
 }
@@ -143,7 +144,8 @@ export async function runStaleRead(o: StaleReadOptions, log: Log): Promise<Stale
     env.proxy.healAll();
     const target = paused ? String(leader) : `${leader} | ${others.join(",")}`;
     const kind = paused ? "pause" : "partition:isolate-leader";
-    nemesis.push({ kind, target, start, end: now(), detail: "" });
+    const detail = paused ? "its links cut too" : "";
+    nemesis.push({ kind, target, start, end: now(), detail });
   } finally {
     pool.close();
     await env.stop();
