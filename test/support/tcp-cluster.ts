@@ -2,7 +2,7 @@
 // temporary directory and a TCP transport on 127.0.0.1, in real time with short ticks.
 
 import { mkdtemp, rm } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, type Server, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join as joinPath } from "node:path";
@@ -20,6 +20,9 @@ import { CountingStateMachine } from "./counting-state-machine.js";
  * the kernel's ephemeral range: a port that listen(0) hands out comes from that range, and any
  * outgoing connection (of this or a concurrent test file) may take it as its local port before
  * the server binds it, which made a member exit with EADDRINUSE now and then.
+ * Each port is also reserved for this process (reservePort): between this probe and the
+ * server's bind, a concurrent test file probing the same port would find it free too, which
+ * made a member exit with EADDRINUSE in a CI run.
  */
 export async function freePorts(count: number): Promise<number[]> {
   const ephemeralLow = ephemeralRangeStart();
@@ -30,7 +33,9 @@ export async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < span && servers.length < count; i++) {
-      const server = await bound(low + ((start + i) % span));
+      const port = low + ((start + i) % span);
+      if (!reservePort(port)) continue;
+      const server = await bound(port);
       if (server !== null) servers.push(server);
     }
     if (servers.length < count) {
@@ -39,6 +44,49 @@ export async function freePorts(count: number): Promise<number[]> {
     return servers.map((s) => (s.address() as AddressInfo).port);
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+}
+
+const reservations = joinPath(tmpdir(), "raft-store-test-ports");
+const reserved: string[] = [];
+process.once("exit", () => {
+  for (const file of reserved) rmSync(file, { force: true });
+});
+
+/**
+ * Reserves `port` for this process until it exits: a file named after the port, holding this
+ * process's pid, created only if absent (O_EXCL). A reservation whose process is gone is taken
+ * over. False when another live test process holds the port.
+ */
+function reservePort(port: number): boolean {
+  mkdirSync(reservations, { recursive: true });
+  const file = joinPath(reservations, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: "wx" });
+      reserved.push(file);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    let holder = Number.NaN;
+    try {
+      holder = Number(readFileSync(file, "utf8"));
+    } catch {
+      // Released meanwhile: try again.
+    }
+    if (Number.isSafeInteger(holder) && processAlive(holder)) return false;
+    rmSync(file, { force: true });
+  }
+  return false;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
