@@ -160,8 +160,7 @@ class Run {
   }
 
   private beginCalm(): void {
-    this.cluster.network.heal();
-    this.swizzle = null;
+    this.healNetwork();
     this.cluster.resumeAll();
     this.cluster.network.faults = calmFaults;
     this.cluster.fifo = true;
@@ -220,8 +219,7 @@ class Run {
     } else if (roll < 58) {
       this.partition();
     } else if (roll < 70) {
-      c.network.heal();
-      this.swizzle = null;
+      this.healNetwork();
       c.trace("network healed");
     } else if (roll < 81) {
       this.changeMembership();
@@ -281,8 +279,7 @@ class Run {
     const c = this.cluster;
     const ids = [...c.ids];
     this.shuffle(ids);
-    c.network.heal();
-    this.swizzle = null;
+    this.healNetwork();
     this.partitions++;
     const kind = this.prng.nextInt(6);
     const half = Math.floor(ids.length / 2);
@@ -307,6 +304,12 @@ class Run {
       this.startSwizzle(ids);
     }
     c.trace(`partition kind ${kind}: ${ids.join(",")}`);
+  }
+
+  /** Every link open again, and any swizzle-clog in progress ended. */
+  private healNetwork(): void {
+    this.cluster.network.heal();
+    this.swizzle = null;
   }
 
   /**

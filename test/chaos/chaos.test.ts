@@ -22,8 +22,7 @@ import {
   outputDir,
   runChaos,
 } from "./runner.js";
-import { runStaleRead } from "./stale-read.js";
-import type { PlantedBug } from "./runner.js";
+import { type StaleReadOptions, runStaleRead } from "./stale-read.js";
 
 const seed = Number(process.env.SEED ?? 19);
 const dirs: string[] = [];
@@ -131,22 +130,24 @@ test("a member whose WAL rots refuses to start and is replaced; registers stay l
     assert.ok(result.summary.ok >= 300, `too little progress: ${explain(result, log)}`);
   });
 
-test("with the planted stale-read bug, the isolated leader's read fails the check", async () => {
+/** One run of the scripted stale-read scenario, with its log for failure messages. */
+async function staleRead(o: Omit<StaleReadOptions, "out">) {
   const out = await outputDir(null);
   dirs.push(out);
   const log: string[] = [];
-  const result = await runStaleRead({ seed, plantedBug: "stale-reads", out }, (l) => log.push(l));
-  assert.equal(result.verdict.linearizable, false, log.join("\n"));
-  assert.match(result.staleValue ?? "", /^a-\d+$/, log.join("\n"));
+  const result = await runStaleRead({ ...o, out }, (l) => log.push(l));
+  return { result, why: `${result.verdict.explanation}\n${log.join("\n")}` };
+}
+
+test("with the planted stale-read bug, the isolated leader's read fails the check", async () => {
+  const { result, why } = await staleRead({ seed, plantedBug: "stale-reads" });
+  assert.equal(result.verdict.linearizable, false, why);
+  assert.match(result.staleValue ?? "", /^a-\d+$/, why);
   assert.match(result.verdict.explanation, /not linearizable/);
 });
 
 test("without the bug, the same isolated-leader script stays linearizable", async () => {
-  const out = await outputDir(null);
-  dirs.push(out);
-  const log: string[] = [];
-  const result = await runStaleRead({ seed, plantedBug: null, out }, (l) => log.push(l));
-  const why = `${result.verdict.explanation}\n${log.join("\n")}`;
+  const { result, why } = await staleRead({ seed, plantedBug: null });
   assert.equal(result.verdict.linearizable, true, why);
   assert.equal(result.staleValue === null || /^b-\d+$/.test(result.staleValue), true);
 });
@@ -154,12 +155,7 @@ test("without the bug, the same isolated-leader script stays linearizable", asyn
 // Lease reads at the isolated leader: answered at once while its lease holds, then refused
 // before the majority can acknowledge b (the checker fails any "a" read after that).
 test("lease reads at an isolated leader stop before a new leader can take writes", async () => {
-  const out = await outputDir(null);
-  dirs.push(out);
-  const log: string[] = [];
-  const result = await runStaleRead({ seed, plantedBug: null, out, reads: "lease" },
-    (l) => log.push(l));
-  const why = `${result.verdict.explanation}\n${log.join("\n")}`;
+  const { result, why } = await staleRead({ seed, plantedBug: null, reads: "lease" });
   assert.equal(result.verdict.linearizable, true, why);
   assert.equal(result.staleValue === null || /^b-\d+$/.test(result.staleValue), true, why);
   assert.ok(result.leaseReads.sent > 0, why);
@@ -171,18 +167,9 @@ test("lease reads at an isolated leader stop before a new leader can take writes
 // twenty election timeouts) it answers the old value and the checker says so, unless the first
 // tick it wakes to ends an election timeout (CheckQuorum then steps it down first, about one
 // wake in ten): up to five attempts, each with its own seed.
-async function pausedLeaderRead(planted: PlantedBug | null, attemptSeed: number) {
-  const out = await outputDir(null);
-  dirs.push(out);
-  const log: string[] = [];
-  const result = await runStaleRead(
-    { seed: attemptSeed, plantedBug: planted, out, reads: "lease", isolation: "pause" },
-    (l) => log.push(l));
-  return { result, why: `${result.verdict.explanation}\n${log.join("\n")}` };
-}
-
 test("a leader paused past its lease refuses the lease read it wakes to", async () => {
-  const { result, why } = await pausedLeaderRead(null, seed);
+  const { result, why } =
+    await staleRead({ seed, plantedBug: null, reads: "lease", isolation: "pause" });
   assert.equal(result.verdict.linearizable, true, why);
   assert.equal(result.staleValue === null || /^b-\d+$/.test(result.staleValue), true, why);
 });
@@ -190,7 +177,8 @@ test("a leader paused past its lease refuses the lease read it wakes to", async 
 test("with the planted long-lease bug, the paused leader's lease read fails the check", async () => {
   const whys: string[] = [];
   for (let attempt = 0; attempt < 5; attempt += 1) {
-    const { result, why } = await pausedLeaderRead("long-lease", seed + attempt);
+    const { result, why } = await staleRead(
+      { seed: seed + attempt, plantedBug: "long-lease", reads: "lease", isolation: "pause" });
     if (!result.verdict.linearizable) {
       assert.match(result.staleValue ?? "", /^a-\d+$/, why);
       assert.match(result.verdict.explanation, /not linearizable/);
